@@ -1,0 +1,21 @@
+"""Shared pytest setup: the repo root on sys.path and quiet TensorFlow logs."""
+import os
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_DIR = os.path.join(os.path.dirname(REPO_ROOT), 'shared')
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+if REPO_ROOT not in sys.path:
+  sys.path.insert(0, REPO_ROOT)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def fresh_graph():
+  """Runs a test inside its own default graph."""
+  import tensorflow as tf
+  graph = tf.Graph()
+  with graph.as_default():
+    yield graph

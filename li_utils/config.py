@@ -1,0 +1,282 @@
+"""INI configs with command-line overrides, the one way programs read options.
+
+A program (train / val / test) sees the options of the sections ``[data]``,
+``[model]``, ``[lateral_inhibition]`` and its own section, each with a
+default from ``config_schema``, then every ``--option`` given on the command
+line.  Sections that belong to other programs are still checked (known keys,
+right types) so a typo anywhere in a file is reported at once.
+
+Relative paths written in a config file resolve against the repository root,
+so the published layout (``../dataset`` and ``../LI-Convs-snapshots`` beside
+the checkout) works from any working directory; relative paths given as flags
+resolve against the current directory, as a shell user expects.
+"""
+import configparser
+import difflib
+import os
+import sys
+
+from li_utils import config_schema as schema
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_TRUE = ('true', 'yes', '1', 'on')
+_FALSE = ('false', 'no', '0', 'off')
+_NONE = ('', 'none')
+
+
+class ConfigError(ValueError):
+  """A config file or command line that cannot be used; one-line message."""
+
+
+def _close_matches(word, candidates):
+  matches = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+  return ' (did you mean %s?)' % ', '.join(matches) if matches else ''
+
+
+def _strip_inline_comment(value):
+  for marker in (' ;', ' #', '\t;', '\t#'):
+    index = value.find(marker)
+    if index >= 0:
+      value = value[:index]
+  return value.strip()
+
+
+def parse_value(option, raw, where):
+  """Converts the text ``raw`` of ``option``; ``where`` names its origin."""
+  text = raw.strip()
+  if option.default is schema.REQUIRED and text.lower() in _NONE:
+    raise ConfigError('%s: %s needs a value' % (where, option.name))
+  if text.lower() in _NONE and option.type != 'str':
+    return None
+  try:
+    if option.type == 'bool':
+      if text.lower() in _TRUE:
+        return True
+      if text.lower() in _FALSE:
+        return False
+      raise ValueError
+    if option.type == 'int':
+      return int(text)
+    if option.type == 'float':
+      return float(text)
+    if option.type in ('int_list', 'float_list'):
+      convert = int if option.type == 'int_list' else float
+      items = [t.strip() for t in text.strip('[]()').split(',')]
+      return [convert(t) for t in items if t]
+  except ValueError:
+    kind = {'bool': 'true or false', 'int': 'an integer', 'float': 'a number',
+            'int_list': 'comma-separated integers',
+            'float_list': 'comma-separated numbers'}[option.type]
+    raise ConfigError('%s: %s must be %s, got %r' % (where, option.name, kind,
+                                                      raw))
+  if option.type == 'str' and text.lower() == 'none' and option.default is None:
+    return None
+  if option.choices and text not in option.choices:
+    raise ConfigError('%s: %s must be one of %s, got %r%s' % (
+        where, option.name, ', '.join(option.choices), text,
+        _close_matches(text, option.choices)))
+  return text
+
+
+class Config(object):
+  """Options of one program: attribute access, ``to_dict()``."""
+
+  def __init__(self, values, config_file, mode):
+    self.__dict__['_values'] = values
+    self.__dict__['config_file'] = config_file
+    self.__dict__['config_name'] = os.path.splitext(
+        os.path.basename(config_file))[0]
+    self.__dict__['mode'] = mode
+
+  def __getattr__(self, name):
+    try:
+      return self._values[name]
+    except KeyError:
+      raise AttributeError('no config option %r%s' % (
+          name, _close_matches(name, self._values)))
+
+  def __setattr__(self, name, value):
+    if name not in self._values:
+      raise AttributeError('no config option %r' % name)
+    self._values[name] = value
+
+  def to_dict(self):
+    return dict(self._values)
+
+  def __repr__(self):
+    return 'Config(%s, mode=%s)' % (self.config_file, self.mode)
+
+
+def _read_ini(config_file):
+  """Returns {section: {key: (raw value, where)}} with every key checked."""
+  if not os.path.isfile(config_file):
+    raise ConfigError('config file not found: %s' % config_file)
+  parser = configparser.ConfigParser(
+      inline_comment_prefixes=(';', '#'), interpolation=None,
+      default_section='__no_default_section__')
+  parser.optionxform = str  # keep key case so typos are reported as written
+  try:
+    parser.read(config_file)
+  except configparser.Error as e:
+    raise ConfigError('%s: cannot parse: %s' % (
+        config_file, str(e).splitlines()[0]))
+  sections = {}
+  for section in parser.sections():
+    if section not in schema.SECTIONS:
+      raise ConfigError('%s: unknown section [%s]; sections are %s%s' % (
+          config_file, section, ', '.join('[%s]' % s for s in schema.SECTIONS),
+          _close_matches(section, schema.SECTIONS)))
+    entries = {}
+    for key, raw in parser.items(section):
+      where = '%s [%s] %s' % (config_file, section, key)
+      option = schema.OPTIONS_BY_NAME.get(key)
+      if option is None:
+        allowed = [o.name for o in schema.OPTIONS if section in o.sections]
+        raise ConfigError('%s: unknown key %r in [%s]%s' % (
+            config_file, key, section,
+            _close_matches(key, allowed) or _close_matches(
+                key, schema.OPTIONS_BY_NAME)))
+      if section not in option.sections:
+        raise ConfigError('%s: key %r does not belong in [%s]; it goes in %s'
+                          % (config_file, key, section, ', '.join(
+                              '[%s]' % s for s in option.sections)))
+      raw = _strip_inline_comment(raw)
+      parse_value(option, raw, where)  # type check every section
+      entries[key] = (raw, where)
+    sections[section] = entries
+  return sections
+
+
+def _parse_flags(argv):
+  """Parses ``--key=value``/``--key value``/``--key``/``--nokey`` flags.
+
+  Returns an ordered list of (option, raw value) pairs; list options may be
+  repeated, each occurrence adding its items.
+  """
+  parsed = []
+  i = 0
+  while i < len(argv):
+    arg = argv[i]
+    i += 1
+    if not arg.startswith('--') or arg == '--':
+      raise ConfigError('unexpected command-line argument %r (options are '
+                        'given as --name=value)' % arg)
+    body = arg[2:]
+    name, has_value, value = body.partition('=')
+    if name == 'config_file':
+      if not has_value:
+        i += 1
+      continue
+    option = schema.OPTIONS_BY_NAME.get(name)
+    if option is None and name.startswith('no') and not has_value:
+      negated = schema.OPTIONS_BY_NAME.get(name[2:])
+      if negated is not None and negated.type == 'bool':
+        parsed.append((negated, 'false'))
+        continue
+    if option is None:
+      raise ConfigError('unknown flag --%s%s' % (
+          name, _close_matches(name, list(schema.OPTIONS_BY_NAME) +
+                               ['config_file'])))
+    if not has_value:
+      if option.type == 'bool':
+        value = 'true'
+      elif i < len(argv) and not argv[i].startswith('--'):
+        value = argv[i]
+        i += 1
+      else:
+        raise ConfigError('flag --%s needs a value' % name)
+    parsed.append((option, value))
+  return parsed
+
+
+def find_config_file(argv):
+  """The value of ``--config_file`` anywhere in ``argv``, or None."""
+  for i, arg in enumerate(argv):
+    if arg.startswith('--config_file='):
+      return arg.split('=', 1)[1]
+    if arg == '--config_file':
+      if i + 1 >= len(argv):
+        raise ConfigError('flag --config_file needs a value')
+      return argv[i + 1]
+  return None
+
+
+def _resolve_path(path, base):
+  path = os.path.expanduser(path)
+  return os.path.normpath(path if os.path.isabs(path)
+                          else os.path.join(base, path))
+
+
+def load_config(config_file, mode, argv=None):
+  """Options of program ``mode`` from ``config_file`` and the flags ``argv``.
+
+  Args:
+    config_file: path of the INI file.
+    mode: 'train', 'val' or 'test'.
+    argv: command-line arguments without the program name; may contain
+      ``--config_file``, which is skipped.
+
+  Raises:
+    ConfigError: unknown section, key or flag; wrong type; bad choice;
+      missing required option.
+  """
+  if mode not in schema.MODES:
+    raise ConfigError('mode must be one of %s, got %r' % (
+        ', '.join(schema.MODES), mode))
+  config_file = os.path.abspath(config_file)
+  sections = _read_ini(config_file)
+  flags = _parse_flags(list(argv or []))
+
+  values = {}
+  origins = {}
+  for option in schema.OPTIONS:
+    values[option.name] = (None if option.default is schema.REQUIRED
+                           else option.default)
+    if isinstance(option.default, list):
+      values[option.name] = list(option.default)
+  for section in schema.COMMON_SECTIONS + (mode,):
+    for key, (raw, where) in sections.get(section, {}).items():
+      option = schema.OPTIONS_BY_NAME[key]
+      value = parse_value(option, raw, where)
+      if option.type == 'path' and value is not None:
+        value = _resolve_path(value, REPO_ROOT)
+      values[key] = value
+      origins[key] = where
+
+  list_flags_seen = set()
+  for option, raw in flags:
+    value = parse_value(option, raw, 'flag --%s' % option.name)
+    if option.type == 'path' and value is not None:
+      value = _resolve_path(value, os.getcwd())
+    if option.type.endswith('_list') and value is not None:
+      if option.name in list_flags_seen:
+        value = values[option.name] + value
+      list_flags_seen.add(option.name)
+    values[option.name] = value
+    origins[option.name] = 'flag --%s' % option.name
+
+  for option in schema.OPTIONS:
+    if option.default is schema.REQUIRED and values[option.name] is None:
+      raise ConfigError('%s: required option %r is missing; set it in [%s] or '
+                        'pass --%s' % (config_file, option.name,
+                                       option.sections[0], option.name))
+  return Config(values, config_file, mode)
+
+
+def load_config_from_argv(mode, argv=None, program=None):
+  """Entry-point helper: reads ``--config_file`` from argv; exits on errors.
+
+  Prints a one-line ``error:`` message and exits with status 2 on a bad config
+  or flag, as a command-line user expects, instead of a traceback.
+  """
+  argv = sys.argv[1:] if argv is None else list(argv)
+  program = program or os.path.basename(sys.argv[0])
+  try:
+    config_file = find_config_file(argv)
+    if config_file is None:
+      raise ConfigError('--config_file is required, e.g. %s --config_file '
+                        'config/ADE20K/liMnv2_liAspp.ini' % program)
+    return load_config(config_file, mode, argv)
+  except ConfigError as e:
+    sys.stderr.write('%s: error: %s\n' % (program, e))
+    sys.exit(2)

@@ -93,3 +93,17 @@ def test_tool_errors_are_one_line(tmp_path):
       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
       timeout=300)
   assert missing.returncode == 2 and 'cannot read checkpoint' in missing.stderr
+
+
+def test_docs_figure_renders_and_li_sharpens_the_edge(tmp_path):
+  from tools import make_docs_figures
+  before = make_docs_figures.feature_map()
+  after = (make_docs_figures.apply_li(before, 0.2, 3, 1.0) /
+           make_docs_figures.flat_gain(0.2, 3, 1.0))
+  # Flat areas keep their value; the steepest edge gets steeper.
+  np.testing.assert_allclose(after[40, 2], before[40, 2], rtol=1e-4)
+  assert np.abs(np.diff(after[44])).max() > np.abs(np.diff(before[44])).max()
+  path = tmp_path / 'li_method.png'
+  make_docs_figures.render(str(path))
+  with Image.open(str(path)) as image:
+    assert image.format == 'PNG' and image.size[0] > 800

@@ -1,0 +1,1 @@
+"""Dataset download scripts and DeepLab-format TFRecord builders."""

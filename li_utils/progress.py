@@ -1,0 +1,86 @@
+"""A small dependency-free progress bar.
+
+    bar = ProgressBar(total=120, prefix='train')
+    for item in items:
+      ...
+      bar.update()
+    bar.close()
+
+or ``for item in progress(items, total=len(items), prefix='val'): ...``.
+On a terminal the bar redraws in place; on a pipe or log file it prints a
+line at every 10% so logs stay short.
+"""
+import sys
+import time
+
+
+class ProgressBar(object):
+  """Counts finished items out of `total` and draws a text bar."""
+
+  def __init__(self, total, prefix='', stream=None, width=30):
+    if total is not None and total < 0:
+      raise ValueError('ProgressBar total must be >= 0, got %r' % total)
+    self.total = total
+    self.prefix = prefix
+    self.stream = stream if stream is not None else sys.stderr
+    self.width = width
+    self.count = 0
+    self._start = time.time()
+    self._interactive = getattr(self.stream, 'isatty', lambda: False)()
+    self._last_decile = -1
+    self._closed = False
+
+  def format(self):
+    """The current bar as one line of text (without a newline)."""
+    elapsed = max(time.time() - self._start, 1e-9)
+    rate = self.count / elapsed
+    head = ('%s ' % self.prefix) if self.prefix else ''
+    if self.total:
+      fraction = min(float(self.count) / self.total, 1.0)
+      filled = int(round(fraction * self.width))
+      bar = '#' * filled + '-' * (self.width - filled)
+      return '%s[%s] %d/%d (%3d%%) %.1f it/s' % (
+          head, bar, self.count, self.total, int(fraction * 100), rate)
+    return '%s%d done %.1f it/s' % (head, self.count, rate)
+
+  def update(self, n=1):
+    """Marks `n` more items as done and redraws when useful."""
+    self.count += n
+    if self._interactive:
+      self.stream.write('\r' + self.format())
+      self.stream.flush()
+      return
+    if self.total:
+      decile = int(10 * min(self.count, self.total) / self.total)
+      if decile != self._last_decile:
+        self._last_decile = decile
+        self.stream.write(self.format() + '\n')
+        self.stream.flush()
+
+  def close(self):
+    """Finishes the bar (prints the final line once)."""
+    if self._closed:
+      return
+    self._closed = True
+    if self._interactive:
+      self.stream.write('\r' + self.format() + '\n')
+    elif not self.total or self._last_decile != 10:
+      self.stream.write(self.format() + '\n')
+    self.stream.flush()
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *unused_exc):
+    self.close()
+    return False
+
+
+def progress(iterable, total=None, prefix='', stream=None):
+  """Yields the items of `iterable` while drawing a ProgressBar."""
+  if total is None and hasattr(iterable, '__len__'):
+    total = len(iterable)
+  with ProgressBar(total, prefix=prefix, stream=stream) as bar:
+    for item in iterable:
+      yield item
+      bar.update()

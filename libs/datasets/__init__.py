@@ -1,0 +1,1 @@
+"""Dataset descriptors, TFRecord parsing and DeepLab preprocessing."""

@@ -1,0 +1,89 @@
+"""The TFRecord reader: records written by DeepLab, bad dataset arguments,
+and split sizes that differ from the descriptor."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from libs.datasets import data_generator
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEEPLAB_DIR = os.path.join(REPO, '..', 'shared', 'testdata', 'deeplab_format')
+
+
+@pytest.mark.skipif(not os.path.isdir(DEEPLAB_DIR),
+                    reason='../shared is absent')
+def test_reads_records_written_by_deeplab(monkeypatch):
+  warnings = []
+  monkeypatch.setattr(tf.compat.v1.logging, 'warning',
+                      lambda msg, *args: warnings.append(msg % args))
+  with tf.Graph().as_default():
+    dataset = data_generator.Dataset('pascal_voc_seg', 'val', DEEPLAB_DIR,
+                                     batch_size=1, crop_size=[513, 513])
+    assert dataset.num_samples == 3  # not the descriptor's 1449
+    assert len(warnings) == 1 and '1449' in warnings[0]
+    assert 'val-*' in warnings[0]
+    sample = dataset.get_one_shot_iterator().get_next()
+    names = []
+    with tf.Session() as sess:
+      while True:
+        try:
+          out = sess.run(sample)
+        except tf.errors.OutOfRangeError:
+          break
+        height, width = int(out['height'][0]), int(out['width'][0])
+        names.append(out['image_name'][0].decode())
+        original = out['original_image'][0]
+        assert original.shape == (height, width, 3)
+        assert original.dtype == np.uint8 and original.std() > 10
+        image, label = out['image'][0], out['label'][0]
+        assert image.shape == (513, 513, 3) and label.shape == (513, 513, 1)
+        np.testing.assert_array_equal(image[:height, :width], original)
+        assert np.all(image[height:] == 127.5)
+        assert np.all(label[:, width:] == 255)
+        valid = label[:height, :width]
+        assert valid.min() >= 0 and valid.max() <= 255
+        assert len(np.unique(valid)) > 1
+  assert len(names) == 3 and len(set(names)) == 3
+
+
+def test_missing_directory_names_the_glob(tmp_path):
+  missing = str(tmp_path / 'no_such_dir')
+  with pytest.raises(data_generator.DatasetError) as error:
+    data_generator.Dataset('pascal_voc_seg', 'val', missing, 1, [33, 33])
+  assert os.path.join(missing, 'val-*') in str(error.value)
+
+
+def test_split_without_files_names_the_glob(tmp_path):
+  (tmp_path / 'train-00000-of-00001.tfrecord').write_bytes(b'')
+  with pytest.raises(data_generator.DatasetError) as error:
+    data_generator.Dataset('synthetic_shapes', 'val', str(tmp_path), 1,
+                           [33, 33])
+  assert os.path.join(str(tmp_path), 'val-*') in str(error.value)
+
+
+def test_bad_names_list_the_allowed_values(tmp_path):
+  with pytest.raises(data_generator.DatasetError,
+                     match='allowed values: ade20k, celeba_mask'):
+    data_generator.Dataset('voc', 'val', str(tmp_path), 1, [33, 33])
+  with pytest.raises(data_generator.DatasetError,
+                     match="'test'.*allowed values: train, val"):
+    data_generator.Dataset('ade20k', 'test', str(tmp_path), 1, [33, 33])
+  with pytest.raises(data_generator.DatasetError, match='crop_size'):
+    data_generator.Dataset('ade20k', 'val', str(tmp_path), 1, [33])
+
+
+def test_descriptors():
+  expected = {'pascal_voc_seg': (21, 255, {'train': 1464, 'train_aug': 10582,
+                                           'trainval': 2913, 'val': 1449}),
+              'ade20k': (151, 0, {'train': 20210, 'val': 2000}),
+              'celeba_mask': (19, 255, {'train': 24183, 'val': 2993,
+                                        'trainval': 27176, 'test': 2824}),
+              'cityscapes': (19, 255, {'train': 2975, 'val': 500}),
+              'synthetic_shapes': (5, 255, None)}
+  for name, (classes, ignore, sizes) in expected.items():
+    descriptor = data_generator.get_descriptor(name)
+    assert descriptor.num_classes == classes
+    assert descriptor.ignore_label == ignore
+    assert descriptor.splits_to_sizes == sizes

@@ -1,0 +1,338 @@
+"""Pieces of the training graph (SPEC section 5), each usable on its own.
+
+Everything here takes explicit arguments; ``train.py`` maps config options
+onto them.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+LI_SCOPE = 'lateral_inhibition'
+LI_WEIGHTS_NAME = 'li_weights'
+
+OPTIMIZERS = ('sgd', 'adam')
+LEARNING_POLICIES = ('poly', 'step')
+
+
+class TrainingDivergedError(RuntimeError):
+  """The loss became NaN or infinite."""
+
+
+# --------------------------------------------------------------------------
+# Loss.
+
+def softmax_cross_entropy_loss(logits, labels, num_classes, ignore_label,
+                               loss_weight=1.0, upsample_logits=True,
+                               hard_example_mining_step=0,
+                               top_k_percent_pixels=1.0, scope=None):
+  """Pixel-wise softmax cross-entropy, added to tf.GraphKeys.LOSSES.
+
+  Logits are bilinearly resized (align_corners) to the label size, or, with
+  ``upsample_logits=False``, labels are resized (nearest) to the logits.
+  Pixels labelled ``ignore_label`` get weight 0. With
+  ``top_k_percent_pixels < 1`` only the hardest pixels count: the kept share
+  ramps linearly from 100% at step 0 to ``top_k_percent_pixels`` at
+  ``hard_example_mining_step`` (immediately when that is 0).
+
+  Args:
+    logits: ``[B, h, w, C]``.
+    labels: ``[B, H, W, 1]`` or ``[B, H, W]`` integer labels.
+
+  Returns:
+    The scalar loss tensor.
+  """
+  if not 0.0 < top_k_percent_pixels <= 1.0:
+    raise ValueError('top_k_percent_pixels must be in (0, 1], got %r'
+                     % (top_k_percent_pixels,))
+  if hard_example_mining_step < 0:
+    raise ValueError('hard_example_mining_step must be >= 0, got %r'
+                     % (hard_example_mining_step,))
+  with tf.name_scope(scope, 'softmax_loss', [logits, labels]):
+    if labels.shape.ndims == 3:
+      labels = tf.expand_dims(labels, -1)
+    if upsample_logits:
+      logits = tf.image.resize_bilinear(logits, tf.shape(labels)[1:3],
+                                        align_corners=True)
+    else:
+      labels = tf.image.resize_nearest_neighbor(
+          labels, tf.shape(logits)[1:3], align_corners=True)
+    flat_labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+    flat_logits = tf.reshape(logits, [-1, num_classes])
+    keep = tf.not_equal(flat_labels, ignore_label)
+    weights = tf.cast(keep, tf.float32) * loss_weight
+    # Ignored pixels get a harmless in-range class; their weight is 0.
+    safe_labels = tf.where(keep, flat_labels, tf.zeros_like(flat_labels))
+    one_hot = tf.one_hot(safe_labels, num_classes, dtype=tf.float32)
+    pixel_losses = tf.nn.softmax_cross_entropy_with_logits_v2(
+        labels=tf.stop_gradient(one_hot), logits=flat_logits) * weights
+
+    if top_k_percent_pixels == 1.0:
+      total = tf.reduce_sum(pixel_losses)
+      present = tf.reduce_sum(tf.cast(tf.greater(weights, 0), tf.float32))
+      loss = tf.div_no_nan(total, present)
+    else:
+      num_pixels = tf.cast(tf.size(pixel_losses), tf.float32)
+      if hard_example_mining_step == 0:
+        ratio = top_k_percent_pixels
+      else:
+        step = tf.cast(tf.train.get_or_create_global_step(), tf.float32)
+        progress = tf.minimum(step / float(hard_example_mining_step), 1.0)
+        ratio = 1.0 - (1.0 - top_k_percent_pixels) * progress
+      k = tf.maximum(tf.cast(ratio * num_pixels, tf.int32), 1)
+      top_losses, _ = tf.nn.top_k(pixel_losses, k=k, sorted=False)
+      present = tf.reduce_sum(tf.cast(tf.greater(top_losses, 0), tf.float32))
+      loss = tf.div_no_nan(tf.reduce_sum(top_losses), present)
+    tf.losses.add_loss(loss)
+    return loss
+
+
+# --------------------------------------------------------------------------
+# Learning rate and optimiser.
+
+def learning_rate(global_step, learning_policy='poly', base_learning_rate=0.01,
+                  learning_rate_decay_step=2000,
+                  learning_rate_decay_factor=0.1, training_number_of_steps=1,
+                  learning_power=0.9, slow_start_step=0,
+                  slow_start_learning_rate=1e-4):
+  """SGD learning rate: ``poly`` or ``step`` decay with optional slow start.
+
+  poly: ``base * (1 - step / training_number_of_steps) ** learning_power``
+  (reaching 0 at the last step); step: ``base * factor ** floor(step /
+  decay_step)``. For ``step < slow_start_step`` the rate is
+  ``slow_start_learning_rate``.
+  """
+  if learning_policy not in LEARNING_POLICIES:
+    raise ValueError('learning_policy must be one of %s, got %r'
+                     % ('/'.join(LEARNING_POLICIES), learning_policy))
+  step = tf.cast(global_step, tf.int64)
+  if learning_policy == 'poly':
+    if training_number_of_steps <= 0:
+      raise ValueError('training_number_of_steps must be > 0 for the poly '
+                       'policy, got %r' % (training_number_of_steps,))
+    lr = tf.train.polynomial_decay(
+        base_learning_rate, step, training_number_of_steps,
+        end_learning_rate=0.0, power=learning_power)
+  else:
+    if learning_rate_decay_step <= 0:
+      raise ValueError('learning_rate_decay_step must be > 0, got %r'
+                       % (learning_rate_decay_step,))
+    lr = tf.train.exponential_decay(
+        base_learning_rate, step, learning_rate_decay_step,
+        learning_rate_decay_factor, staircase=True)
+  if slow_start_step and slow_start_step > 0:
+    lr = tf.where(step < slow_start_step,
+                  tf.constant(slow_start_learning_rate, lr.dtype), lr)
+  return lr
+
+
+def make_optimizer(optimizer='sgd', learning_rate_tensor=None, momentum=0.9,
+                   adam_learning_rate=1e-3, adam_epsilon=1e-8):
+  """Returns ``(optimizer, learning_rate)``.
+
+  ``sgd`` is momentum SGD on ``learning_rate_tensor``; ``adam`` uses the
+  constant ``adam_learning_rate``.
+  """
+  if optimizer == 'sgd':
+    if learning_rate_tensor is None:
+      raise ValueError('sgd needs a learning rate tensor')
+    return (tf.train.MomentumOptimizer(learning_rate_tensor, momentum),
+            learning_rate_tensor)
+  if optimizer == 'adam':
+    lr = tf.constant(adam_learning_rate, tf.float32)
+    return tf.train.AdamOptimizer(lr, epsilon=adam_epsilon), lr
+  raise ValueError('optimizer must be one of %s, got %r'
+                   % ('/'.join(OPTIMIZERS), optimizer))
+
+
+# --------------------------------------------------------------------------
+# Variable selection and gradient multipliers.
+
+def _name(var):
+  return var.op.name
+
+
+def in_scopes(var, scopes):
+  """True when one of ``scopes`` occurs in the variable's name (DeepLab's
+  substring rule, so ``aspp`` also covers ``li_aspp``)."""
+  name = _name(var)
+  return any(scope and scope in name for scope in scopes)
+
+
+def is_li_weight(var):
+  return _name(var).split('/')[-1] == LI_WEIGHTS_NAME
+
+
+def select_trainable_variables(variables, backbone_scope=None,
+                               freeze_backbone_network=False,
+                               finetune_li_weight_only=False):
+  """The variables the optimiser updates.
+
+  ``finetune_li_weight_only`` keeps only variables under a
+  ``lateral_inhibition`` scope; ``freeze_backbone_network`` drops those
+  under the backbone scope. Both may be combined.
+
+  Raises:
+    ValueError: the selection is empty.
+  """
+  selected = list(variables)
+  if freeze_backbone_network:
+    if not backbone_scope:
+      raise ValueError('freeze_backbone_network needs the backbone scope')
+    prefix = backbone_scope.rstrip('/') + '/'
+    selected = [v for v in selected if not _name(v).startswith(prefix)]
+  if finetune_li_weight_only:
+    selected = [v for v in selected
+                if LI_SCOPE in _name(v).split('/')]
+  if not selected:
+    what = []
+    if freeze_backbone_network:
+      what.append('freeze_backbone_network')
+    if finetune_li_weight_only:
+      what.append('finetune_li_weight_only')
+    raise ValueError('no variable left to train (%s)' % ' + '.join(what))
+  return selected
+
+
+def gradient_multipliers(variables, last_layers,
+                         last_layer_gradient_multiplier=1.0,
+                         li_weight_gradient_multiplier=1.0):
+  """Per-variable gradient multipliers (variables not listed keep 1.0).
+
+  Last-layer variables get ``last_layer_gradient_multiplier``; biases get
+  twice their base multiplier; ``li_weights`` get
+  ``li_weight_gradient_multiplier``.
+  """
+  out = {}
+  for var in variables:
+    name = _name(var)
+    if is_li_weight(var):
+      mult = float(li_weight_gradient_multiplier)
+    else:
+      mult = (float(last_layer_gradient_multiplier)
+              if in_scopes(var, last_layers) else 1.0)
+      if name.endswith('biases'):
+        mult *= 2.0
+    if mult != 1.0:
+      out[var] = mult
+  return out
+
+
+def multiply_gradients(grads_and_vars, multipliers):
+  """Scales gradients by ``multipliers[var]`` (dense and sparse)."""
+  out = []
+  for grad, var in grads_and_vars:
+    if grad is not None and var in multipliers:
+      scale = tf.constant(multipliers[var], dtype=grad.dtype)
+      if isinstance(grad, tf.IndexedSlices):
+        grad = tf.IndexedSlices(grad.values * scale, grad.indices,
+                                grad.dense_shape)
+      else:
+        grad = grad * scale
+    out.append((grad, var))
+  return out
+
+
+def sum_clone_gradients(clone_grads):
+  """Sums per-clone ``[(grad, var)]`` lists over clones, var by var.
+
+  Each clone's loss is already divided by the number of clones, so the sum
+  is the average gradient.
+  """
+  if len(clone_grads) == 1:
+    return [(g, v) for g, v in clone_grads[0] if g is not None]
+  summed = []
+  for pairs in zip(*clone_grads):
+    var = pairs[0][1]
+    grads = [g for g, _ in pairs if g is not None]
+    if not grads:
+      continue
+    if len(grads) == 1:
+      summed.append((grads[0], var))
+    else:
+      grads = [tf.convert_to_tensor(g) for g in grads]
+      summed.append((tf.add_n(grads, name=var.op.name + '/sum_grads'), var))
+  return summed
+
+
+# --------------------------------------------------------------------------
+# Initialisation from a checkpoint.
+
+def variables_to_restore(checkpoint_path, variables, exclude_scopes=()):
+  """Maps checkpoint names to the given variables present in the checkpoint.
+
+  Variables matching ``exclude_scopes`` or missing from the checkpoint are
+  skipped (reported in the second return value).
+
+  Returns:
+    ``(var_map, skipped_names)``.
+
+  Raises:
+    ValueError: the checkpoint cannot be read, or a variable's shape differs
+      from the stored one.
+  """
+  try:
+    reader = tf.train.load_checkpoint(checkpoint_path)
+  except Exception as err:  # noqa: BLE001 - re-raised as one line
+    raise ValueError('cannot read checkpoint %s: %s'
+                     % (checkpoint_path, str(err).splitlines()[0]))
+  shapes = reader.get_variable_to_shape_map()
+  var_map, skipped = {}, []
+  for var in variables:
+    name = _name(var)
+    if in_scopes(var, exclude_scopes) or name not in shapes:
+      skipped.append(name)
+      continue
+    want = var.shape.as_list()
+    if list(shapes[name]) != want:
+      raise ValueError('checkpoint %s has %s with shape %s, the model needs '
+                       '%s' % (checkpoint_path, name, shapes[name], want))
+    var_map[name] = var
+  return var_map, skipped
+
+
+def model_init_fn(train_logdir, tf_initial_checkpoint, initialize_last_layer,
+                  last_layers, variables=None):
+  """Returns ``fn(sess)`` restoring model variables from the initial
+  checkpoint, or None when there is nothing to do (no checkpoint given, or
+  ``train_logdir`` already holds one: the run resumes instead)."""
+  if not tf_initial_checkpoint:
+    return None
+  if train_logdir and tf.train.latest_checkpoint(train_logdir):
+    return None
+  if variables is None:
+    variables = tf.model_variables()
+  exclude = [] if initialize_last_layer else list(last_layers)
+  var_map, skipped = variables_to_restore(tf_initial_checkpoint, variables,
+                                          exclude)
+  if not var_map:
+    tf.logging.warning('%s shares no variable with the model; nothing is '
+                       'initialised from it', tf_initial_checkpoint)
+    return None
+  saver = tf.train.Saver(var_map, reshape=False)
+
+  def init_fn(sess):
+    saver.restore(sess, tf_initial_checkpoint)
+    return len(var_map), skipped
+
+  return init_fn
+
+
+# --------------------------------------------------------------------------
+# Summaries.
+
+def mean_li_weight(variables=None):
+  """Scalar mean of all ``li_weights`` values, or None without LI layers."""
+  if variables is None:
+    variables = tf.global_variables()
+  li_vars = [v for v in variables if is_li_weight(v)]
+  if not li_vars:
+    return None
+  flat = tf.concat([tf.reshape(v, [-1]) for v in li_vars], axis=0)
+  return tf.reduce_mean(flat)
+
+
+def check_finite_loss(loss_value, step):
+  """Raises TrainingDivergedError naming the step if the loss is NaN/inf."""
+  if not np.isfinite(loss_value):
+    raise TrainingDivergedError('loss is %s at step %d; training stopped'
+                                % (loss_value, step))

@@ -1,0 +1,129 @@
+"""Tests one checkpoint on ``test_split`` (SPEC sections 4 and 5).
+
+    python test.py --config_file config/ADE20K/liMnv2_liAspp.ini
+
+The checkpoint is ``checkpoint_path`` if given, else ``checkpoint_name``
+inside ``<snapshot_root>/<config_name>/train``, else the best checkpoint
+recorded by validate.py (written to ``<name>(best_val)``). Results go to
+``<snapshot_root>/<config_name>/test/<name>/eval_scale_<s1>_<s2>.../``.
+
+With ``calculate_model_flops_and_params`` the eval graph is frozen at batch
+1 and its float operations and trainable parameters are reported instead.
+"""
+
+import os
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from li_utils import eval_utils
+from li_utils import metrics
+from li_utils import session_config
+
+
+def resolve_checkpoint(cfg, dirs):
+  """Returns ``(checkpoint_path, best_val)`` following the order above."""
+  if cfg.checkpoint_path:
+    path = cfg.checkpoint_path
+    if not eval_utils.checkpoint_exists(path):
+      raise eval_utils.CheckpointError(
+          'checkpoint_path %s not found (no %s.index)' % (path, path))
+    return path, False
+  if cfg.checkpoint_name:
+    path = os.path.join(dirs.train, cfg.checkpoint_name)
+    if not eval_utils.checkpoint_exists(path):
+      raise eval_utils.CheckpointError(
+          'checkpoint_name %s: no checkpoint %s' % (cfg.checkpoint_name, path))
+    return path, False
+  path = eval_utils.best_val_checkpoint(dirs.val)
+  if not eval_utils.checkpoint_exists(path):
+    raise eval_utils.CheckpointError(
+        'best validation checkpoint %s (from %s) no longer exists'
+        % (path, os.path.join(dirs.val, eval_utils.VAL_RESULT_MAT)))
+  return path, True
+
+
+def report_flops_and_params(cfg, dirs, eval_scales):
+  from libs.datasets import data_generator
+  from li_utils import model_config
+  from li_utils import model_stats
+
+  num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
+  crop = list(cfg.eval_crop_size)
+  options = model_config.model_options_from_config(cfg, num_classes, crop)
+  float_ops, params = model_stats.count_flops_and_params(options, crop)
+  try:
+    path, best_val = resolve_checkpoint(cfg, dirs)
+    out_dir = eval_utils.test_output_dir(dirs.test, path, eval_scales,
+                                         best_val)
+  except eval_utils.CheckpointError:
+    out_dir = dirs.test
+  written = eval_utils.write_flops_params(out_dir, float_ops, params)
+  print('FLOPs: %d, params: %d (crop %dx%d) -> %s'
+        % (float_ops, params, crop[0], crop[1], written))
+  return 0
+
+
+def _plot_sampler(cfg, out_dir, num_samples, num_classes, ignore_label):
+  """Returns on_sample(index, out) saving plots of random samples."""
+  from li_utils import plot_fn
+
+  count = min(max(cfg.num_plots_to_save or 0, 0), num_samples)
+  if not count:
+    return None
+  chosen = set(np.random.RandomState(0).choice(num_samples, count,
+                                               replace=False).tolist())
+  plots_dir = os.path.join(out_dir, 'plots')
+
+  def on_sample(index, out):
+    if index not in chosen:
+      return
+    image = out.get('original_image', out['image'])[0]
+    height, width = image.shape[:2]
+    name = eval_utils.safe_image_name(out['image_name'][0])
+    plot_fn.save_plot(os.path.join(plots_dir, name + '_plot.png'), image,
+                      out['prediction'][0][:height, :width],
+                      out['label'][0][:height, :width],
+                      num_classes, ignore_label, title=name)
+
+  return on_sample
+
+
+def main(argv):
+  cfg = eval_utils.load_program_config('test', argv)
+  dirs = eval_utils.output_dirs(cfg.snapshot_root, cfg.config_name)
+  eval_scales = eval_utils.eval_scales_of(cfg)
+  if cfg.calculate_model_flops_and_params:
+    return report_flops_and_params(cfg, dirs, eval_scales)
+
+  checkpoint, best_val = resolve_checkpoint(cfg, dirs)
+  out_dir = eval_utils.test_output_dir(dirs.test, checkpoint, eval_scales,
+                                       best_val)
+  graph = tf.Graph()
+  with graph.as_default():
+    eval_graph = eval_utils.build_eval_graph(
+        cfg, cfg.test_split, eval_scales, cfg.add_flipped_images)
+    on_sample = _plot_sampler(cfg, out_dir, eval_graph.num_samples,
+                              eval_graph.num_classes, eval_graph.ignore_label)
+    sess_config = session_config.session_config_from(cfg)
+    with tf.Session(config=sess_config) as sess:
+      eval_utils.restore_checkpoint(sess, eval_graph.saver, checkpoint)
+      hist, image_mious, names = eval_utils.run_evaluation(
+          sess, eval_graph, desc='test', per_image=cfg.save_every_frame_miou,
+          on_sample=on_sample)
+  scored = metrics.num_scored_classes(eval_graph.num_classes,
+                                      eval_graph.ignore_label)
+  seg_metrics = metrics.metrics_from_hist(hist, scored)
+  if cfg.save_every_frame_miou:
+    eval_utils.write_test_results(out_dir, hist, seg_metrics, image_mious,
+                                  names)
+  else:
+    eval_utils.write_test_results(out_dir, hist, seg_metrics)
+  print('%s: %s (%s)' % (checkpoint, eval_utils.format_test_line(seg_metrics),
+                         out_dir))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(eval_utils.run_program('test.py', main, sys.argv[1:]))

@@ -1,0 +1,214 @@
+"""Command lines of train/validate/test and the runners: config errors,
+missing inputs, NaN and interrupt handling of the training loop."""
+
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import test_programs_helpers as h
+from li_utils import eval_utils
+from li_utils import train_utils
+
+train_prog = h.load_program('train')
+validate_prog = h.load_program('validate')
+test_prog = h.load_program('test')
+
+
+def _run(prog, module, argv, capsys):
+  status = eval_utils.run_program(prog, module.main, argv)
+  err = capsys.readouterr().err.strip().splitlines()
+  return status, (err[-1] if err else '')
+
+
+@pytest.fixture
+def config(tmp_path):
+  """A tiny config whose dataset folder exists (no records needed)."""
+  data = tmp_path / 'data'
+  data.mkdir()
+  return h.write_config(str(tmp_path / 'c' / 'tiny.ini'), str(data),
+                        str(tmp_path / 'snap'))
+
+
+def _edit(path, old, new):
+  text = open(path).read()
+  assert old in text
+  with open(path, 'w') as f:
+    f.write(text.replace(old, new))
+  return path
+
+
+def test_flag_typo_from_another_folder_with_repo_relative_config(tmp_path):
+  cmd = [sys.executable, os.path.join(h.REPO_ROOT, 'train.py'),
+         '--trian_batch_size=4', '--config_file',
+         'config/ADE20K/liMnv2_liAspp.ini']
+  proc = subprocess.run(cmd, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, universal_newlines=True,
+                        timeout=120)
+  assert proc.returncode == 2
+  last = proc.stderr.strip().splitlines()[-1]
+  assert last.startswith('train.py: error: unknown flag --trian_batch_size')
+  assert 'train_batch_size' in last
+
+
+def test_unknown_section_lists_close_matches(config, capsys):
+  _edit(config, '[train]', '[trian]')
+  status, err = _run('train.py', train_prog, ['--config_file', config],
+                     capsys)
+  assert status == 2
+  assert 'unknown section [trian]' in err and 'did you mean train' in err
+
+
+def test_unknown_key_lists_close_matches(config, capsys):
+  _edit(config, 'train_batch_size = 2', 'train_bach_size = 2')
+  status, err = _run('validate.py', validate_prog,
+                     ['--config_file=' + config], capsys)
+  assert status == 2
+  assert "unknown key 'train_bach_size' in [train]" in err
+  assert 'did you mean train_batch_size' in err
+
+
+def test_missing_required_key_is_named(config, capsys):
+  _edit(config, 'model_variant = li_mobilenet_v2\n', '')
+  status, err = _run('test.py', test_prog, ['--config_file', config], capsys)
+  assert status == 2
+  assert "required option 'model_variant' is missing" in err
+
+
+def test_wrong_type_names_key_and_value(config, capsys):
+  _edit(config, 'train_batch_size = 2', 'train_batch_size = two')
+  status, err = _run('train.py', train_prog, ['--config_file', config],
+                     capsys)
+  assert status == 2
+  assert 'train_batch_size must be an integer' in err and "'two'" in err
+  _edit(config, 'train_batch_size = two', 'train_batch_size = 2')
+  status, err = _run('train.py', train_prog,
+                     ['--config_file', config, '--num_clones', 'many'], capsys)
+  assert status == 2 and "num_clones must be an integer, got 'many'" in err
+
+
+def test_batch_not_divisible_by_clones(config, capsys):
+  status, err = _run('train.py', train_prog,
+                     ['--config_file', config, '--num_clones=3'], capsys)
+  assert status == 2
+  assert err == ('train.py: error: train_batch_size (2) must be divisible by '
+                 'num_clones (3)')
+
+
+def test_missing_config_file_and_flag(tmp_path, capsys):
+  status, err = _run('train.py', train_prog, [], capsys)
+  assert status == 2 and '--config_file is required' in err
+  missing = str(tmp_path / 'nope.ini')
+  status, err = _run('test.py', test_prog, ['--config_file', missing], capsys)
+  assert status == 2 and 'nope.ini' in err and 'not found' in err
+
+
+def test_missing_checkpoints_and_results_are_clear(config, capsys):
+  status, err = _run('validate.py', validate_prog, ['--config_file', config],
+                     capsys)
+  assert status == 2 and 'no checkpoint listed in' in err
+  status, err = _run('test.py', test_prog, ['--config_file', config], capsys)
+  assert status == 2 and 'run validate.py first' in err
+  status, err = _run('test.py', test_prog,
+                     ['--config_file', config,
+                      '--checkpoint_name=model.ckpt-9'], capsys)
+  assert status == 2 and 'checkpoint_name model.ckpt-9: no checkpoint' in err
+  status, err = _run('train.py', train_prog,
+                     ['--config_file', config], capsys)
+  assert status == 2 and 'no TFRecord files for split' in err
+
+
+def test_resolve_checkpoint_order(tmp_path):
+  dirs = eval_utils.output_dirs(str(tmp_path), 'c')
+  os.makedirs(dirs.train)
+  with tf.Graph().as_default():
+    tf.get_variable('v', [1])
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      saver = tf.train.Saver()
+      first = saver.save(sess, os.path.join(dirs.train, 'model.ckpt'), 1)
+      second = saver.save(sess, os.path.join(dirs.train, 'model.ckpt'), 2)
+  eval_utils.write_val_results(dirs.val, [first, second], [0.7, 0.2])
+  cfg = types.SimpleNamespace(checkpoint_path=None, checkpoint_name=None)
+  assert test_prog.resolve_checkpoint(cfg, dirs) == (first, True)
+  cfg.checkpoint_name = 'model.ckpt-2'
+  assert test_prog.resolve_checkpoint(cfg, dirs) == (second, False)
+  cfg.checkpoint_path = first
+  assert test_prog.resolve_checkpoint(cfg, dirs) == (first, False)
+
+
+def _toy_ops(nan_from_step):
+  step = tf.train.get_or_create_global_step()
+  w = tf.get_variable('w', [], initializer=tf.ones_initializer())
+  increment = tf.assign_add(step, 1)
+  with tf.control_dependencies([increment]):
+    loss = tf.where(step >= nan_from_step, tf.constant(np.nan), w * 1.0)
+  return train_prog.TrainOps(loss, loss, step, tf.constant(0.1),
+                             tf.summary.scalar('w', w), None,
+                             tf.train.Saver())
+
+
+def test_nan_loss_stops_naming_the_step(tmp_path, fresh_graph):
+  ops = _toy_ops(nan_from_step=3)
+  with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    with pytest.raises(train_utils.TrainingDivergedError,
+                       match='loss is nan at step 3'):
+      train_prog.train_loop(sess, ops, str(tmp_path), 10, 0, 0, 1)
+
+
+def test_interrupt_saves_at_current_step(tmp_path, fresh_graph, capsys):
+  ops = _toy_ops(nan_from_step=100)
+
+  class StopAfter(object):
+    """Reports a signal once two steps have run."""
+
+    def __init__(self, sess):
+      self.sess = sess
+
+    @property
+    def signum(self):
+      return 15 if self.sess.run(ops.global_step) >= 2 else None
+
+  with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    with pytest.raises(train_prog.TrainingInterrupted):
+      train_prog.train_loop(sess, ops, str(tmp_path), 10, 0, 0, 1,
+                            stop=StopAfter(sess))
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith('model.ckpt-2')
+  assert 'step 2: loss = 1.0000' in capsys.readouterr().out
+
+
+def _bash(args, cwd, env_extra):
+  env = dict(os.environ, **env_extra)
+  return subprocess.run(['bash'] + args, cwd=cwd, env=env,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        universal_newlines=True, timeout=120)
+
+
+def test_runners_report_missing_checkpoint_dataset_and_config(tmp_path):
+  runners = os.path.join(h.REPO_ROOT, 'runners')
+  for name in ('ade20k', 'pascalVoc2012', 'celebaMask'):
+    proc = _bash([os.path.join(runners, 'evaluate_%s.sh' % name)],
+                 str(tmp_path), {'LI_SNAPSHOTS': str(tmp_path / 'snaps')})
+    assert proc.returncode == 2, proc.stderr
+    assert 'published checkpoint' in proc.stderr
+    assert 'LI_models/' in proc.stderr and 'not found' in proc.stderr
+  proc = _bash([os.path.join(runners, 'train_ade20k.sh'),
+                '--dataset_dir=%s' % (tmp_path / 'no_data')], str(tmp_path),
+               {})
+  assert proc.returncode == 2
+  assert proc.stderr.strip() == (
+      'train_ade20k.sh: error: dataset folder %s not found; build the '
+      'dataset with the scripts in dataset_generation/ or pass '
+      '--dataset_dir=...' % (tmp_path / 'no_data'))
+  proc = _bash([os.path.join(runners, 'train_celebaMask.sh')], str(tmp_path),
+               {'LI_CONFIG': 'liMnv3'})
+  assert proc.returncode == 2 and 'liMnv2_liAspp' in proc.stderr
+  proc = _bash([os.path.join(runners, 'train_pascalVoc2012.sh'),
+                '--trian_batch_size=2'], str(tmp_path), {})
+  assert proc.returncode == 2 and 'train_batch_size' in proc.stderr

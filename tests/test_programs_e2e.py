@@ -1,0 +1,277 @@
+"""End to end: train (SIGTERM + resume, 2 clones), validate, test, FLOPs,
+Adam LI-only fine-tuning from a checkpoint, and test.py against a confusion
+matrix computed here from the raw label PNGs."""
+
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.io
+import tensorflow as tf
+from PIL import Image
+
+import test_programs_helpers as h
+from li_utils import eval_utils
+
+train_prog = h.load_program('train')
+validate_prog = h.load_program('validate')
+test_prog = h.load_program('test')
+
+SHARED = os.path.join(os.path.dirname(h.REPO_ROOT), 'shared')
+
+
+@pytest.fixture(scope='module')
+def env(tmp_path_factory):
+  root = str(tmp_path_factory.mktemp('programs'))
+  records, raw = h.build_synthetic(root)
+  config = h.write_config(os.path.join(root, 'cfg', 'tiny.ini'), records,
+                          os.path.join(root, 'snap'))
+  with open(os.path.join(raw, 'ImageSets', 'Segmentation', 'val.txt')) as f:
+    val_names = f.read().split()
+  labels = [np.array(Image.open(os.path.join(raw, 'SegmentationClass',
+                                             n + '.png'))) for n in val_names]
+  return dict(root=root, records=records, raw=raw, config=config,
+              val_names=val_names, val_labels=labels)
+
+
+def _train_dir(env, name='tiny', snap='snap'):
+  return os.path.join(env['root'], snap, name, 'train')
+
+
+def _event_tags(folder):
+  tags = set()
+  for path in glob.glob(os.path.join(folder, 'events.out.tfevents.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      tags.update(v.tag for v in event.summary.value)
+  return tags
+
+
+def _interrupt_training(env):
+  """Starts train.py in another folder, SIGTERMs it after step 3."""
+  cmd = [sys.executable, '-u', os.path.join(h.REPO_ROOT, 'train.py'),
+         '--training_number_of_steps=1000', '--config_file', env['config']]
+  proc = subprocess.Popen(cmd, cwd=env['root'], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True)
+  lines = []
+  try:
+    for line in proc.stdout:
+      lines.append(line)
+      if line.startswith('step 3:'):
+        proc.send_signal(signal.SIGTERM)
+        break
+    rest, _ = proc.communicate(timeout=240)
+  finally:
+    if proc.poll() is None:
+      proc.kill()
+  output = ''.join(lines) + rest
+  return proc.returncode, output
+
+
+def test_train_interrupt_resume_validate_test(env, capsys):
+  train_dir = _train_dir(env)
+  status, output = _interrupt_training(env)
+  assert status == 128 + signal.SIGTERM, output[-2000:]
+  match = re.search(r'Interrupted by signal 15 at step (\d+); checkpoint '
+                    r'saved', output)
+  assert match, output[-2000:]
+  stop_step = int(match.group(1))
+  assert stop_step >= 3
+  assert eval_utils.checkpoint_exists(
+      os.path.join(train_dir, 'model.ckpt-%d' % stop_step))
+  assert os.path.join(train_dir, 'model.ckpt-2') in \
+      eval_utils.list_checkpoints(train_dir)
+  assert re.search(r'step 2: loss = \d+\.\d+ \(\d+\.\d+ steps/s\)', output)
+
+  # Resume the killed run (in-process, the same main() as the command line)
+  # and write summaries this time.
+  final = stop_step + 1
+  assert train_prog.main(['--config_file', env['config'], '--num_clones=1',
+                          '--training_number_of_steps=%d' % final,
+                          '--save_summaries_steps=1',
+                          '--save_summaries_images']) == 0
+  out = capsys.readouterr().out
+  assert 'Resuming from %s/model.ckpt-%d' % (train_dir, stop_step) in out
+  assert 'step %d: loss' % final in out
+  assert 'step %d:' % stop_step not in out
+  assert tf.train.latest_checkpoint(train_dir).endswith('-%d' % final)
+  tags = _event_tags(train_dir)
+  assert {'total_loss', 'learning_rate', 'mean_li_weight'} <= tags
+  assert any(t.startswith('losses/') for t in tags)
+  assert any('li_weights' in t for t in tags)  # model-variable histograms
+  assert any(t.startswith('samples/prediction') for t in tags)
+
+  # Files validate.py must not delete: not listed in the checkpoint state.
+  with open(os.path.join(train_dir, 'notes.txt'), 'w') as f:
+    f.write('mine')
+  with tf.Graph().as_default():
+    tf.get_variable('x', [1])
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      unlisted = tf.train.Saver().save(
+          sess, os.path.join(train_dir, 'other.ckpt'), 7,
+          write_state=False)
+
+  listed = eval_utils.list_checkpoints(train_dir)
+  assert len(listed) >= 3
+  assert validate_prog.main(['--config_file=' + env['config']]) == 0
+  val_dir = os.path.join(env['root'], 'snap', 'tiny', 'val')
+  mat = scipy.io.loadmat(os.path.join(val_dir, 'val_result.mat'))
+  paths, mious = eval_utils.read_val_results(val_dir)
+  assert paths == listed and mious.shape == (len(listed),)
+  assert np.all((mious >= 0) & (mious <= 1))
+  assert 'miou' in mat and 'ck_path' in mat
+  text = open(os.path.join(val_dir, 'val_result.txt')).read().splitlines()
+  assert text[0] == '%s mIoU: %.2f%%' % (listed[0], 100 * mious[0])
+  assert 'miou' in _event_tags(val_dir)
+  best = listed[int(np.flatnonzero(mious == mious.max())[-1])]
+  kept = sorted({best, listed[-1]})
+  assert sorted(eval_utils.list_checkpoints(train_dir)) == kept
+  for path in listed:
+    assert bool(eval_utils.checkpoint_files(path)) == (path in kept)
+  assert os.path.exists(os.path.join(train_dir, 'notes.txt'))
+  assert eval_utils.checkpoint_exists(unlisted)
+
+  # test.py with the best-on-val checkpoint, multi-scale + flipped, plots
+  # and per-image mIoU.
+  capsys.readouterr()
+  assert test_prog.main([
+      '--config_file', env['config'], '--eval_scales=0.75,1.0',
+      '--add_flipped_images', '--num_plots_to_save=2',
+      '--save_every_frame_miou']) == 0
+  out_dir = os.path.join(env['root'], 'snap', 'tiny', 'test',
+                         os.path.basename(best) + '(best_val)',
+                         'eval_scale_0.75_1.0')
+  line = open(os.path.join(out_dir, 'test_result.txt')).read()
+  assert re.match(r'^mIoU: \d+\.\d\d%, acc: \d+\.\d\d%\n$', line)
+  mat = scipy.io.loadmat(os.path.join(out_dir, 'test_result.mat'))
+  hist = mat['hist_total']
+  expected_pixels = sum(np.sum(l != 255) for l in env['val_labels'])
+  assert hist.shape == (5, 5) and hist.sum() == expected_pixels
+  with np.errstate(invalid='ignore', divide='ignore'):
+    iou = np.diag(hist) / (hist.sum(0) + hist.sum(1) - np.diag(hist))
+  assert float(mat['miou']) == pytest.approx(np.nanmean(iou))
+  assert float(mat['acc']) == pytest.approx(np.trace(hist) / hist.sum())
+  assert line.startswith('mIoU: %.2f%%' % (100 * np.nanmean(iou)))
+  assert mat['test_mious'].size == h.NUM_VAL
+  assert eval_utils._as_str_list(mat['test_image_names']) == env['val_names']
+  plots = sorted(os.listdir(os.path.join(out_dir, 'plots')))
+  assert len(plots) == 2
+  assert all(p.endswith('_plot.png') and p[:-len('_plot.png')] in
+             env['val_names'] for p in plots)
+  assert 'images/s' in capsys.readouterr().err
+
+  # FLOPs / params mode writes next to the results and tests nothing.
+  assert test_prog.main(['--config_file', env['config'],
+                         '--calculate_model_flops_and_params']) == 0
+  flops_file = os.path.join(os.path.dirname(out_dir), 'eval_scale_1.0',
+                            'model_flops_params.txt')
+  flops, params = [int(v) for v in re.findall(
+      r'\d+', open(flops_file).read())]
+  assert flops > 10 ** 7
+  reference = os.path.join(SHARED, 'reference', 'graphs',
+                           'ADE20K__liMnv2_liAspp__test.json')
+  if os.path.exists(reference):
+    # Same network as the published ADE20K one, with 5 instead of 151
+    # classes in the 256-channel 1x1 logits conv (weights + biases).
+    ref = json.load(open(reference))['trainable_params']
+    assert params == ref - 257 * 151 + 257 * 5
+  else:
+    assert params > 10 ** 6
+
+
+def _model_checkpoints(env):
+  """Two checkpoints of the tiny model built here: seeded random weights,
+  and 'known' weights that make every pixel predict class 3."""
+  from li_utils import config as config_lib
+  from li_utils import model_config
+  from li_models import model
+
+  cfg = config_lib.load_config(env['config'], 'test')
+  options = model_config.model_options_from_config(cfg, 5, [65, 65])
+  paths = {}
+  with tf.Graph().as_default():
+    tf.set_random_seed(0)
+    images = tf.placeholder(tf.float32, [1, 65, 65, 3])
+    model.predict_labels(images, options)
+    saver = tf.train.Saver()
+    for kind in ('random', 'known'):
+      os.makedirs(os.path.join(env['root'], 'init', kind), exist_ok=True)
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      paths['random'] = saver.save(
+          sess, os.path.join(env['root'], 'init', 'random', 'model.ckpt'))
+      assigns = []
+      for var in tf.global_variables():
+        value = np.zeros(var.shape.as_list(), np.float32)
+        if var.op.name == 'logits/semantic/biases':
+          value[3] = 1.0
+        elif var.op.name.endswith('moving_variance'):
+          value[:] = 1.0
+        assigns.append(tf.assign(var, value))
+      sess.run(assigns)
+      paths['known'] = saver.save(
+          sess, os.path.join(env['root'], 'init', 'known', 'model.ckpt'))
+  return paths
+
+
+@pytest.fixture(scope='module')
+def model_checkpoints(env):
+  return _model_checkpoints(env)
+
+
+def test_known_weights_reproduce_confusion_matrix(env, model_checkpoints):
+  assert test_prog.main(['--config_file', env['config'], '--checkpoint_path',
+                         model_checkpoints['known']]) == 0
+  out_dir = os.path.join(env['root'], 'snap', 'tiny', 'test', 'model.ckpt',
+                         'eval_scale_1.0')
+  hist = scipy.io.loadmat(os.path.join(out_dir, 'test_result.mat'))[
+      'hist_total']
+  expected = np.zeros((5, 5))
+  for label in env['val_labels']:
+    for cls in range(5):
+      expected[cls, 3] += np.sum(label == cls)
+  np.testing.assert_array_equal(hist, expected)
+  acc = expected[3, 3] / expected.sum()
+  assert open(os.path.join(out_dir, 'test_result.txt')).read() == \
+      'mIoU: %.2f%%, acc: %.2f%%\n' % (
+          100 * expected[3, 3] / expected[:, 3].sum() / 5, 100 * acc)
+
+
+def test_adam_li_only_finetune_from_checkpoint(env, model_checkpoints,
+                                               capsys):
+  init = model_checkpoints['random']
+  snap = os.path.join(env['root'], 'snap_adam')
+  assert train_prog.main([
+      '--config_file', env['config'], '--snapshot_root', snap,
+      '--optimizer=adam', '--adam_learning_rate=0.05', '--num_clones=1',
+      '--training_number_of_steps=2', '--finetune_li_weight_only',
+      '--tf_initial_checkpoint', init, '--noinitialize_last_layer',
+      '--top_k_percent_pixels=0.5', '--hard_example_mining_step=1']) == 0
+  assert 'Initialised' in capsys.readouterr().out
+  final = tf.train.load_checkpoint(
+      tf.train.latest_checkpoint(os.path.join(snap, 'tiny', 'train')))
+  start = tf.train.load_checkpoint(init)
+  names = final.get_variable_to_shape_map()
+  li = [n for n in names if n.endswith('/li_weights')]
+  adam_slots = [n for n in names if n.endswith('/Adam')]
+  assert li and sorted(s[:-len('/Adam')] for s in adam_slots) == sorted(li)
+  changed = [n for n in li
+             if not np.array_equal(final.get_tensor(n), start.get_tensor(n))]
+  assert changed, 'no LI weight was trained'
+  for name in li:
+    value = final.get_tensor(name)
+    assert value.min() >= 0.0 and value.max() <= 1.0
+  # Non-LI trainable weights come from the init checkpoint and stay frozen;
+  # the excluded last layers are freshly initialised instead.
+  for name in ('MobilenetV2/Conv/weights',
+               'MobilenetV2/expanded_conv_3/project/weights'):
+    np.testing.assert_array_equal(final.get_tensor(name),
+                                  start.get_tensor(name))
+  assert not np.array_equal(final.get_tensor('logits/semantic/weights'),
+                            start.get_tensor('logits/semantic/weights'))

@@ -1,0 +1,124 @@
+"""Result files, output names and checkpoint bookkeeping of eval_utils."""
+
+import io
+import os
+
+import numpy as np
+import pytest
+import scipy.io
+import tensorflow as tf
+
+from li_utils import eval_utils as eu
+from li_utils import metrics
+from li_utils import plot_fn
+
+
+def _save_checkpoints(train_dir, steps):
+  with tf.Graph().as_default():
+    tf.get_variable('v', [2])
+    saver = tf.train.Saver(max_to_keep=10)
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      return [saver.save(sess, os.path.join(train_dir, 'model.ckpt'), s)
+              for s in steps]
+
+
+def test_names_and_layout(tmp_path):
+  dirs = eu.output_dirs(str(tmp_path), 'liMnv2_liAspp')
+  assert dirs.train == os.path.join(str(tmp_path), 'liMnv2_liAspp', 'train')
+  assert dirs.val.endswith('liMnv2_liAspp/val')
+  assert eu.eval_scale_dirname([1.0]) == 'eval_scale_1.0'
+  assert eu.eval_scale_dirname([0.5, 0.75, 1]) == 'eval_scale_0.5_0.75_1.0'
+  assert eu.test_output_dir('/t', '/x/train/model.ckpt-30', [1.0], True) == \
+      '/t/model.ckpt-30(best_val)/eval_scale_1.0'
+  assert eu.global_step_of('/a/model.ckpt-1264') == 1264
+  assert eu.global_step_of('/a/model.ckpt') is None
+  assert eu.safe_image_name(b'dir/img 01.jpg') == 'img_01'
+  with pytest.raises(ValueError, match='snapshot_root'):
+    eu.output_dirs('', 'x')
+
+
+def test_prune_deletes_only_listed_checkpoints(tmp_path):
+  train_dir = str(tmp_path)
+  paths = _save_checkpoints(train_dir, [1, 2, 3, 10])
+  stray = tmp_path / 'model.ckpt-99.index'
+  stray.write_text('not listed')
+  other = tmp_path / 'notes.txt'
+  other.write_text('keep me')
+  assert eu.list_checkpoints(train_dir) == paths
+  deleted = eu.prune_checkpoints(train_dir, keep=[paths[1], paths[3]])
+  assert sorted(set(os.path.basename(d).split('.')[1] for d in deleted)) == \
+      ['ckpt-1', 'ckpt-3']
+  assert not eu.checkpoint_files(paths[0])
+  assert not eu.checkpoint_files(paths[2])
+  assert eu.checkpoint_exists(paths[1]) and eu.checkpoint_exists(paths[3])
+  # model.ckpt-1's removal must not touch model.ckpt-10.
+  assert len(eu.checkpoint_files(paths[3])) == 3
+  assert stray.exists() and other.exists()
+  assert eu.list_checkpoints(train_dir) == [paths[1], paths[3]]
+  assert tf.train.latest_checkpoint(train_dir) == paths[3]
+
+
+def test_list_checkpoints_without_state(tmp_path):
+  assert eu.list_checkpoints(str(tmp_path / 'missing')) == []
+  assert eu.list_checkpoints(str(tmp_path)) == []
+
+
+def test_val_results_round_trip_and_best(tmp_path):
+  val = str(tmp_path / 'val')
+  paths = ['/s/train/model.ckpt-5', '/s/train/model.ckpt-10',
+           '/s/train/model.ckpt-15']
+  eu.write_val_results(val, paths, [0.25, 0.5, 0.125])
+  got_paths, mious = eu.read_val_results(val)
+  assert got_paths == paths
+  np.testing.assert_allclose(mious, [0.25, 0.5, 0.125])
+  assert eu.best_val_checkpoint(val) == paths[1]
+  text = open(os.path.join(val, 'val_result.txt')).read().splitlines()
+  assert text[1] == '/s/train/model.ckpt-10 mIoU: 50.00%'
+  assert text[-1] == 'best: /s/train/model.ckpt-10 mIoU: 50.00%'
+  assert eu.best_index([0.5, 0.7, 0.7, 0.1]) == 2
+  assert eu.best_index([np.nan, 0.2]) == 1
+  assert eu.best_index([np.nan]) is None
+  with pytest.raises(eu.CheckpointError, match='validate.py'):
+    eu.best_val_checkpoint(str(tmp_path / 'none'))
+
+
+def test_test_results_files(tmp_path):
+  labels = np.array([[0, 1], [1, 2]])
+  preds = np.array([[0, 1], [2, 2]])
+  hist, m = metrics.compute_metrics(labels, preds, 3, 255)
+  out = str(tmp_path / 'o')
+  eu.write_test_results(out, hist, m, [0.5, 0.75], ['a', 'b'])
+  assert open(os.path.join(out, 'test_result.txt')).read() == \
+      'mIoU: %.2f%%, acc: 75.00%%\n' % (100 * m.miou)
+  mat = scipy.io.loadmat(os.path.join(out, 'test_result.mat'))
+  np.testing.assert_array_equal(mat['hist_total'], hist)
+  for key in ('miou', 'acc', 'acc_cls', 'fwavacc'):
+    assert float(mat[key]) == pytest.approx(getattr(m, key))
+  np.testing.assert_allclose(mat['test_mious'].ravel(), [0.5, 0.75])
+  assert eu._as_str_list(mat['test_image_names']) == ['a', 'b']
+  eu.write_test_results(out, hist, m)
+  assert 'test_mious' not in scipy.io.loadmat(
+      os.path.join(out, 'test_result.mat'))
+
+
+def test_plot_colours_and_file(tmp_path):
+  palette = plot_fn.class_palette(5)
+  assert palette.shape == (5, 3) and len({tuple(c) for c in palette}) == 5
+  rgb = plot_fn.colorize(np.array([[0, 4], [255, 2]]), palette, 255)
+  np.testing.assert_array_equal(rgb[1, 0], [0, 0, 0])
+  np.testing.assert_array_equal(rgb[0, 1], palette[4])
+  path = plot_fn.save_plot(str(tmp_path / 'p' / 'x_plot.png'),
+                           np.full((9, 9, 3), 100.0), np.zeros((9, 9), int),
+                           np.ones((9, 9, 1), int), 5, 255, 'mIoU 1%')
+  from PIL import Image
+  img = Image.open(path)
+  assert img.size[0] > 2 * img.size[1]  # three panels side by side
+
+
+def test_progress_reports_images_per_second(capsys):
+  bar = eu.progress_bar(4, 'eval')
+  bar.update(2)
+  bar.close()
+  err = capsys.readouterr().err
+  assert '2/4' in err and 'images/s' in err

@@ -1,0 +1,96 @@
+"""Shared helpers of the tests/test_programs_*.py files (holds no tests).
+
+Builds the tiny synthetic dataset, writes tiny configs and loads the three
+programs by path (a module named ``test`` would clash with the stdlib).
+"""
+
+import importlib.util
+import os
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+NUM_TRAIN = 4
+NUM_VAL = 4
+SIZE = 65
+
+TINY_CONFIG = """\
+[data]
+dataset = synthetic_shapes
+dataset_dir = {dataset_dir}
+train_split = train
+val_split = val
+test_split = val
+snapshot_root = {snapshot_root}
+
+[model]
+model_variant = li_mobilenet_v2
+dpn_variant = li_aspp   ; the LI-ASPP
+add_image_level_feature = True
+
+[lateral_inhibition]
+li_zones_dpn = 3,3,3
+li_weight_initilizer_min_max_dpn = 0.0,0.15
+li_backbone_option_mnv2 = e
+
+[train]
+num_clones = 2
+train_batch_size = 2
+training_number_of_steps = 4
+train_crop_size = 65,65
+atrous_rates = 6,12,18
+output_stride = 16
+base_learning_rate = 0.01
+min_scale_factor = 0.75
+max_scale_factor = 1.25
+scale_factor_step_size = 0.25
+save_checkpoint_steps = 2
+save_summaries_steps = 1000
+max_to_keep = 20
+log_steps = 1
+
+[val]
+eval_crop_size = 65,65
+atrous_rates = 6,12,18
+
+[test]
+eval_crop_size = 65,65
+atrous_rates = 6,12,18
+"""
+
+
+def load_program(name):
+  """Imports train.py / validate.py / test.py from the repo root."""
+  path = os.path.join(REPO_ROOT, name + '.py')
+  spec = importlib.util.spec_from_file_location('li_program_' + name, path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def build_synthetic(root):
+  """Writes the raw synthetic set and its TFRecords under ``root``.
+
+  Returns:
+    (tfrecord_dir, raw_dir).
+  """
+  from dataset_generation import build_voc2012_data
+  from dataset_generation import make_synthetic_shapes
+
+  raw = os.path.join(root, 'raw')
+  records = os.path.join(root, 'tfrecord')
+  make_synthetic_shapes.write_dataset(raw, NUM_TRAIN, NUM_VAL, SIZE, SIZE,
+                                      seed=3)
+  status = build_voc2012_data.main([
+      '--image_folder', os.path.join(raw, 'JPEGImages'),
+      '--semantic_segmentation_folder', os.path.join(raw, 'SegmentationClass'),
+      '--list_folder', os.path.join(raw, 'ImageSets', 'Segmentation'),
+      '--output_dir', records, '--num_shards', '1'])
+  assert not status
+  return records, raw
+
+
+def write_config(path, dataset_dir, snapshot_root, text=TINY_CONFIG):
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, 'w') as f:
+    f.write(text.format(dataset_dir=dataset_dir, snapshot_root=snapshot_root))
+  return path

@@ -1,0 +1,248 @@
+"""Unit tests of li_utils/train_utils.py against numpy formulas."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from li_utils import train_utils as tu
+
+
+def _run(fetch, feed=None):
+  with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    return sess.run(fetch, feed)
+
+
+def test_poly_step_and_slow_start(fresh_graph):
+  step = tf.placeholder(tf.int64, [])
+  poly = tu.learning_rate(step, 'poly', base_learning_rate=0.01,
+                          training_number_of_steps=100, learning_power=0.9)
+  stepped = tu.learning_rate(step, 'step', base_learning_rate=0.1,
+                             learning_rate_decay_step=10,
+                             learning_rate_decay_factor=0.5)
+  slow = tu.learning_rate(step, 'poly', base_learning_rate=0.01,
+                          training_number_of_steps=100, slow_start_step=5,
+                          slow_start_learning_rate=1e-4)
+  with tf.Session() as sess:
+    for s in (0, 3, 37, 99, 100):
+      p, st, sl = sess.run([poly, stepped, slow], {step: s})
+      assert p == pytest.approx(0.01 * (1 - s / 100.0) ** 0.9, abs=1e-9)
+      assert st == pytest.approx(0.1 * 0.5 ** (s // 10))
+      expected = 1e-4 if s < 5 else 0.01 * (1 - s / 100.0) ** 0.9
+      assert sl == pytest.approx(expected, abs=1e-9)
+
+
+def test_learning_policy_and_optimizer_errors(fresh_graph):
+  with pytest.raises(ValueError, match='learning_policy'):
+    tu.learning_rate(tf.constant(0), 'cosine')
+  with pytest.raises(ValueError, match='optimizer'):
+    tu.make_optimizer('rmsprop', tf.constant(0.1))
+  opt, lr = tu.make_optimizer('adam', None, adam_learning_rate=3e-4,
+                              adam_epsilon=1e-2)
+  assert isinstance(opt, tf.train.AdamOptimizer)
+  assert _run(lr) == pytest.approx(3e-4)
+  opt, _ = tu.make_optimizer('sgd', tf.constant(0.1), momentum=0.8)
+  assert isinstance(opt, tf.train.MomentumOptimizer)
+
+
+def _make_vars():
+  names = ['MobilenetV2/Conv/weights', 'MobilenetV2/Conv/biases',
+           'MobilenetV2/expanded_conv_12/lateral_inhibition/li_weights',
+           'li_aspp/branch_1/lateral_inhibition/li_weights',
+           'li_aspp/branch_1/depthwise/depthwise_weights',
+           'image_pooling/weights', 'decoder/decoder_conv0/biases',
+           'logits/semantic/weights', 'logits/semantic/biases']
+  out = {}
+  for name in names:
+    scope, leaf = name.rsplit('/', 1)
+    with tf.variable_scope(scope):
+      out[name] = tf.get_variable(leaf, [2], initializer=tf.ones_initializer())
+  return out
+
+
+def test_gradient_multipliers(fresh_graph):
+  v = _make_vars()
+  last = ['logits', 'image_pooling', 'aspp', 'concat_projection', 'decoder',
+          'meta_architecture']
+  mult = tu.gradient_multipliers(list(v.values()), last, 10.0, 3.0)
+  by_name = {var.op.name: m for var, m in mult.items()}
+  assert by_name == {
+      'MobilenetV2/Conv/biases': 2.0,
+      'MobilenetV2/expanded_conv_12/lateral_inhibition/li_weights': 3.0,
+      'li_aspp/branch_1/lateral_inhibition/li_weights': 3.0,
+      'li_aspp/branch_1/depthwise/depthwise_weights': 10.0,
+      'image_pooling/weights': 10.0,
+      'decoder/decoder_conv0/biases': 20.0,
+      'logits/semantic/weights': 10.0,
+      'logits/semantic/biases': 20.0}
+  only_logits = tu.gradient_multipliers(list(v.values()), ['logits'], 1.0)
+  assert {var.op.name: m for var, m in only_logits.items()} == {
+      'MobilenetV2/Conv/biases': 2.0, 'decoder/decoder_conv0/biases': 2.0,
+      'logits/semantic/biases': 2.0}
+  grads = [(tf.constant([1.0, 2.0]), var) for var in v.values()]
+  scaled = _run([g for g, _ in tu.multiply_gradients(grads, mult)])
+  for (_, var), value in zip(grads, scaled):
+    np.testing.assert_allclose(value, np.array([1.0, 2.0]) * mult.get(var, 1))
+
+
+def test_variable_selection(fresh_graph):
+  v = _make_vars()
+  allv = list(v.values())
+  frozen = tu.select_trainable_variables(allv, 'MobilenetV2',
+                                         freeze_backbone_network=True)
+  assert all(not x.op.name.startswith('MobilenetV2/') for x in frozen)
+  assert len(frozen) == 6
+  li_only = tu.select_trainable_variables(allv, 'MobilenetV2',
+                                          finetune_li_weight_only=True)
+  assert sorted(x.op.name for x in li_only) == sorted(
+      [n for n in v if n.endswith('li_weights')])
+  both = tu.select_trainable_variables(allv, 'MobilenetV2', True, True)
+  assert [x.op.name for x in both] == [
+      'li_aspp/branch_1/lateral_inhibition/li_weights']
+  assert tu.select_trainable_variables(allv) == allv
+  with pytest.raises(ValueError, match='no variable left'):
+    tu.select_trainable_variables(allv[:2], 'MobilenetV2', True)
+
+
+def test_sum_clone_gradients_averages(fresh_graph):
+  var = tf.get_variable('w', [2])
+  other = tf.get_variable('u', [1])
+  clones = [[(tf.constant([1.0, 2.0]) / 2, var), (None, other)],
+            [(tf.constant([3.0, 6.0]) / 2, var), (tf.constant([4.0]), other)]]
+  summed = tu.sum_clone_gradients(clones)
+  values = _run([g for g, _ in summed])
+  np.testing.assert_allclose(values[0], [2.0, 4.0])
+  np.testing.assert_allclose(values[1], [4.0])
+
+
+def _np_pixel_losses(logits, labels, ignore):
+  z = logits - logits.max(-1, keepdims=True)
+  logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+  flat_l = labels.reshape(-1)
+  flat_p = logp.reshape(-1, logits.shape[-1])
+  keep = flat_l != ignore
+  losses = np.zeros(flat_l.shape)
+  losses[keep] = -flat_p[keep, flat_l[keep]]
+  return losses, keep
+
+
+def test_cross_entropy_with_ignore_label(fresh_graph):
+  rng = np.random.RandomState(0)
+  logits = rng.randn(2, 5, 5, 4).astype(np.float32)
+  labels = rng.randint(0, 4, (2, 5, 5, 1)).astype(np.int32)
+  labels[0, :2] = 255
+  loss = tu.softmax_cross_entropy_loss(tf.constant(logits),
+                                       tf.constant(labels), 4, 255)
+  assert tf.losses.get_losses() == [loss]
+  pixel, keep = _np_pixel_losses(logits, labels, 255)
+  assert _run(loss) == pytest.approx(pixel[keep].mean(), rel=1e-5)
+
+
+def test_cross_entropy_upsamples_logits(fresh_graph):
+  logits = np.zeros((1, 2, 2, 3), np.float32)
+  logits[..., 1] = 5.0
+  labels = np.ones((1, 7, 7, 1), np.int32)
+  loss = tu.softmax_cross_entropy_loss(tf.constant(logits),
+                                       tf.constant(labels), 3, 255)
+  expected = -np.log(np.exp(5.0) / (np.exp(5.0) + 2))
+  assert _run(loss) == pytest.approx(expected, rel=1e-5)
+
+
+def test_hard_pixel_mining_ramp(fresh_graph):
+  rng = np.random.RandomState(3)
+  logits = rng.randn(1, 6, 6, 3).astype(np.float32)
+  labels = rng.randint(0, 3, (1, 6, 6, 1)).astype(np.int32)
+  step = tf.train.get_or_create_global_step()
+  loss = tu.softmax_cross_entropy_loss(
+      tf.constant(logits), tf.constant(labels), 3, 255,
+      hard_example_mining_step=10, top_k_percent_pixels=0.25)
+  pixel, _ = _np_pixel_losses(logits, labels, 255)
+  with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for s in (0, 5, 10, 20):
+      sess.run(step.assign(s))
+      ratio = 1.0 - 0.75 * min(s / 10.0, 1.0)
+      k = max(int(ratio * pixel.size), 1)
+      expected = np.sort(pixel)[::-1][:k].mean()
+      assert sess.run(loss) == pytest.approx(expected, rel=1e-5)
+  with pytest.raises(ValueError, match='top_k_percent_pixels'):
+    tu.softmax_cross_entropy_loss(tf.constant(logits), tf.constant(labels),
+                                  3, 255, top_k_percent_pixels=0.0)
+
+
+def test_init_from_checkpoint_excludes_last_layers_and_skips_missing(
+    tmp_path):
+  ckpt = str(tmp_path / 'init' / 'model.ckpt')
+  with tf.Graph().as_default():
+    with tf.variable_scope('net'):
+      tf.get_variable('w', [3], initializer=tf.constant_initializer(7.0))
+    with tf.variable_scope('logits'):
+      tf.get_variable('b', [2], initializer=tf.constant_initializer(9.0))
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      tf.train.Saver().save(sess, ckpt)
+
+  with tf.Graph().as_default():
+    w = tf.get_variable('net/w', [3], initializer=tf.zeros_initializer())
+    b = tf.get_variable('logits/b', [2], initializer=tf.zeros_initializer())
+    extra = tf.get_variable('net/new', [1], initializer=tf.zeros_initializer())
+    fn = tu.model_init_fn(str(tmp_path / 'train'), ckpt, False, ['logits'],
+                          [w, b, extra])
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      restored, skipped = fn(sess)
+      assert restored == 1 and sorted(skipped) == ['logits/b', 'net/new']
+      np.testing.assert_allclose(sess.run(w), 7.0)
+      np.testing.assert_allclose(sess.run(b), 0.0)
+    fn = tu.model_init_fn(None, ckpt, True, ['logits'], [w, b])
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      fn(sess)
+      np.testing.assert_allclose(sess.run(b), 9.0)
+    # A train dir that already holds a checkpoint means resume: no init.
+    os.makedirs(str(tmp_path / 'train'))
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      tf.train.Saver().save(sess, str(tmp_path / 'train' / 'model.ckpt'), 1)
+    assert tu.model_init_fn(str(tmp_path / 'train'), ckpt, False, [],
+                            [w]) is None
+    assert tu.model_init_fn(None, None, False, [], [w]) is None
+
+  with tf.Graph().as_default():
+    bad = tf.get_variable('net/w', [4])
+    with pytest.raises(ValueError, match='net/w with shape'):
+      tu.model_init_fn(None, ckpt, True, [], [bad])
+    with pytest.raises(ValueError, match='cannot read checkpoint'):
+      tu.model_init_fn(None, str(tmp_path / 'nope.ckpt'), True, [], [bad])
+
+
+def test_mean_li_weight_and_finite_check(fresh_graph):
+  assert tu.mean_li_weight([]) is None
+  with tf.variable_scope('a/lateral_inhibition'):
+    tf.get_variable('li_weights', [1, 1, 2, 1],
+                    initializer=tf.constant_initializer(0.2))
+  with tf.variable_scope('b/lateral_inhibition'):
+    tf.get_variable('li_weights', [1, 1, 4, 1],
+                    initializer=tf.constant_initializer(0.5))
+  tf.get_variable('other', [3], initializer=tf.ones_initializer())
+  assert _run(tu.mean_li_weight()) == pytest.approx((0.4 + 2.0) / 6)
+  tu.check_finite_loss(1.5, 3)
+  with pytest.raises(tu.TrainingDivergedError, match='step 12'):
+    tu.check_finite_loss(float('nan'), 12)
+
+
+def test_cross_entropy_on_downsampled_labels(fresh_graph):
+  logits = np.zeros((1, 2, 2, 3), np.float32)
+  logits[0, 0, 0] = [4.0, 0.0, 0.0]
+  labels = np.full((1, 5, 5, 1), 2, np.int32)
+  labels[0, 0, 0] = 0
+  loss = tu.softmax_cross_entropy_loss(tf.constant(logits),
+                                       tf.constant(labels), 3, 255,
+                                       upsample_logits=False)
+  # Nearest (align_corners) keeps labels[0, 0] = 0 at logits pixel (0, 0)
+  # and label 2 elsewhere.
+  first = -np.log(np.exp(4.0) / (np.exp(4.0) + 2))
+  others = -np.log(1.0 / 3)
+  assert _run(loss) == pytest.approx((first + 3 * others) / 4, rel=1e-5)

@@ -264,8 +264,12 @@ class Dataset(object):
     """Returns the batched tf.data.Dataset of preprocessed samples."""
     dataset = tf.data.TFRecordDataset(self.files,
                                       num_parallel_reads=self.num_readers)
-    dataset = dataset.map(parse_example, num_parallel_calls=self.num_readers)
-    dataset = dataset.map(self._preprocess,
+    # The map functions are plain graph code: skipping autograph's
+    # conversion saves seconds per pipeline built (it changes nothing else).
+    do_not_convert = tf.autograph.experimental.do_not_convert
+    dataset = dataset.map(do_not_convert(parse_example),
+                          num_parallel_calls=self.num_readers)
+    dataset = dataset.map(do_not_convert(self._preprocess),
                           num_parallel_calls=self.num_readers)
     if self.should_shuffle:
       dataset = dataset.shuffle(buffer_size=_SHUFFLE_BUFFER, seed=self.seed)

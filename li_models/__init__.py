@@ -1,0 +1,1 @@
+"""DeepLabv3+ models with lateral-inhibition backbones and heads."""

@@ -24,6 +24,8 @@ import numpy as np
 import tensorflow as tf
 import tf_slim as slim
 
+from libs.core import utils
+
 LI_SCOPE = 'lateral_inhibition'
 LI_WEIGHTS_NAME = 'li_weights'
 
@@ -250,17 +252,10 @@ def split_separable_conv2d_with_lateral_inhibition(
                      li_weight_initilizer_params, li_weight_clip_values,
                      li_normalizer_fn, li_normalizer_params,
                      li_weight_regularizer))
-    net = slim.separable_conv2d(
-        net, None, kernel_size=kernel_size, depth_multiplier=1, rate=rate,
-        weights_initializer=tf.truncated_normal_initializer(
-            stddev=depthwise_weights_initializer_stddev),
-        weights_regularizer=None, scope='depthwise')
-    return slim.conv2d(
-        net, filters, 1,
-        weights_initializer=tf.truncated_normal_initializer(
-            stddev=pointwise_weights_initializer_stddev),
-        weights_regularizer=slim.l2_regularizer(weight_decay),
-        scope='pointwise')
+    return utils.depthwise_then_pointwise(
+        net, filters, kernel_size, rate, weight_decay,
+        depthwise_weights_initializer_stddev,
+        pointwise_weights_initializer_stddev)
 
 
 def _make_divisible(value, divisor, min_value=None):

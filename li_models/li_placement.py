@@ -1,0 +1,143 @@
+"""Where lateral-inhibition (LI) layers go and with which parameters.
+
+The placement tables were read off the published LI-Convs graphs (see
+``shared/reference/README.md``):
+
+MobileNetV2, ``li_backbone_option_mnv2`` -> inverted-residual blocks with LI
+(0 = ``expanded_conv``, k = ``expanded_conv_k``).  Option ``i`` does not occur
+in the reference graphs; it is taken to be the complement of ``h`` (the
+blocks after the stride-8 stage) and is unverified.
+
+ResNet, ``li_resnet_option`` -> for each block, which units carry LI:
+``'last'`` (the block's last unit) or ``'all'``.  With
+``li_resnet_block_pos = 'last_two'`` the ``'last'`` entries of block1..block3
+cover the last two units; block4 is unaffected (as in the reference graphs).
+"""
+import tensorflow as tf
+import tf_slim as slim
+
+from li_models import model_options as mo
+
+MNV2_LI_BLOCKS = {
+    'a': (2, 4, 5, 7, 10, 14),
+    'b': (2, 5, 9, 12, 15),
+    'c': (16,),
+    'd': (15,),
+    'e': (12, 15),
+    'f': (9, 12, 15),
+    'g': tuple(range(17)),
+    'h': tuple(range(6)),
+    'i': tuple(range(6, 17)),
+    'j': (9, 12, 15, 16),
+    'k': (13, 14, 15),
+    'l': (13, 14, 15, 16),
+    'm': (15, 16),
+}
+
+RESNET_LI_UNITS = {
+    'a': {'block3': 'last', 'block4': 'all'},
+    'b': {'block4': 'all'},
+    'c': {'block3': 'last', 'block4': 'last'},
+    'd': {'block4': 'last'},
+    'e': {'block2': 'last', 'block3': 'last', 'block4': 'last'},
+    'f': {'block3': 'last'},
+}
+
+# Batch norm after an LI layer (li_with_batch_norm).
+LI_BATCH_NORM_DECAY = 0.997
+LI_BATCH_NORM_EPSILON = 1e-5
+# L2 strength of backbone LI weights (li_with_weight_regularizer); the DPN
+# uses the model weight decay.
+BACKBONE_LI_WEIGHT_DECAY = 0.0001
+
+_ACTIVATIONS = {'relu': tf.nn.relu, 'relu6': tf.nn.relu6, 'none': None,
+                None: None}
+
+
+def _li_common_kwargs(options, bn_is_training, weight_decay):
+  activation = _ACTIVATIONS[options.li_activation]
+  normalizer_fn = normalizer_params = None
+  if options.li_with_batch_norm:
+    normalizer_fn = slim.batch_norm
+    normalizer_params = {'is_training': bn_is_training,
+                         'decay': LI_BATCH_NORM_DECAY,
+                         'epsilon': LI_BATCH_NORM_EPSILON,
+                         'center': True, 'scale': True}
+  regularizer = (slim.l2_regularizer(weight_decay)
+                 if options.li_with_weight_regularizer else None)
+  return {'li_activation_fn': activation,
+          'li_weight_clip_values': tuple(options.li_weight_clip_values),
+          'li_normalizer_fn': normalizer_fn,
+          'li_normalizer_params': normalizer_params,
+          'li_weight_regularizer': regularizer}
+
+
+def _init_params(min_max):
+  low, high = [float(v) for v in min_max]
+  return {'minval': low, 'maxval': high}
+
+
+def backbone_li_kwargs(options, bn_is_training):
+  """LI keyword arguments shared by every LI layer of the backbone."""
+  kwargs = _li_common_kwargs(options, bn_is_training, BACKBONE_LI_WEIGHT_DECAY)
+  kwargs.update(
+      li_zone=int(options.li_zones_backbone),
+      li_decay_std=float(options.li_decay_stds_backbone),
+      li_rate=int(options.li_rates_backbone),
+      li_weight_initilizer_params=_init_params(
+          options.li_weight_initilizer_min_max_backbone))
+  return kwargs
+
+
+def dpn_li_kwargs(options, branch, bn_is_training, weight_decay):
+  """LI keyword arguments of DPN branch ``branch`` (0-based atrous rate)."""
+  kwargs = _li_common_kwargs(options, bn_is_training, weight_decay)
+  zones = options.li_zones_dpn
+  stds = options.li_decay_stds_dpn
+  rates = options.li_rates_dpn
+  kwargs.update(
+      li_zone=int(zones[branch]) if zones is not None else 3,
+      li_decay_std=float(stds[branch]) if stds is not None else 1.0,
+      li_rate=int(rates[branch]) if rates is not None else 1,
+      li_weight_initilizer_params=_init_params(
+          options.li_weight_initilizer_min_max_dpn))
+  return kwargs
+
+
+def mobilenet_block_li_kwargs(options, bn_is_training):
+  """{block index: kwargs of expanded_conv_with_lateral_inhibition}."""
+  if options.model_variant != 'li_mobilenet_v2':
+    return {}
+  mo.check_choice('li_backbone_option_mnv2', options.li_backbone_option_mnv2,
+                  mo.MNV2_LI_OPTIONS)
+  kwargs = backbone_li_kwargs(options, bn_is_training)
+  kwargs['li_location'] = options.li_location_for_expanded_conv
+  return {block: dict(kwargs)
+          for block in MNV2_LI_BLOCKS[options.li_backbone_option_mnv2]}
+
+
+def _units_for(position, num_units, block_name, block_pos):
+  if position == 'all':
+    return list(range(1, num_units + 1))
+  count = 2 if (block_pos == 'last_two' and block_name != 'block4') else 1
+  return list(range(num_units - count + 1, num_units + 1))
+
+
+def resnet_unit_li_kwargs(options, units_per_block, bn_is_training):
+  """{'block<b>': {unit: kwargs of li_resnet_bottleneck}} for LI ResNets.
+
+  Args:
+    units_per_block: {'block<b>': number of units}.
+  """
+  if not options.model_variant.startswith('li_resnet'):
+    return {}
+  mo.check_choice('li_resnet_option', options.li_resnet_option,
+                  mo.RESNET_LI_OPTIONS)
+  kwargs = backbone_li_kwargs(options, bn_is_training)
+  kwargs['li_location'] = options.li_resnet_bottleneck_pos
+  placement = {}
+  for block_name, position in RESNET_LI_UNITS[options.li_resnet_option].items():
+    units = _units_for(position, units_per_block[block_name], block_name,
+                       options.li_resnet_block_pos)
+    placement[block_name] = {u: dict(kwargs) for u in units}
+  return placement

@@ -1,0 +1,1 @@
+"""Backbone networks (slim style) used by the DeepLab-style models."""

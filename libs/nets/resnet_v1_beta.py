@@ -1,0 +1,156 @@
+"""ResNet-v1 backbones of DeepLab (plain and "beta" root block, multi-grid).
+
+Differences from the classic ResNet-v1:
+  * every block strides in its LAST unit (so ``block1/unit_2`` still works at
+    stride 4, which the decoder uses);
+  * block4 has one unit per multi-grid entry, each with ``unit_rate`` equal
+    to that entry (the atrous rate of its 3x3 convolution is
+    ``rate * unit_rate``);
+  * the "beta" root block replaces the 7x7 convolution by three 3x3
+    convolutions ``conv1_1`` (stride 2), ``conv1_2`` and ``conv1_3`` (128
+    channels).
+
+Variable names match DeepLab's ImageNet checkpoints
+(``resnet_v1_{50,101}/block<b>/unit_<u>/bottleneck_v1/conv<k>``).
+
+Units built with ``li_utils.conv_ops.li_resnet_bottleneck``; ``li_units``
+maps ``'block<b>'`` to ``{unit index (1-based): LI kwargs}`` for the units
+that carry a lateral-inhibition layer.
+"""
+import tensorflow as tf
+import tf_slim as slim
+from tf_slim.nets import resnet_utils
+
+from li_utils import conv_ops
+
+DEFAULT_MULTI_GRID = (1, 2, 4)
+
+# Units per block (block1..block3; block4 comes from multi_grid).
+_UNITS_PER_BLOCK = {
+    50: (3, 4, 6),
+    101: (3, 4, 23),
+}
+
+
+def resnet_arg_scope(weight_decay=0.0001, batch_norm_decay=0.997,
+                     batch_norm_epsilon=1e-5, batch_norm_scale=True):
+  """tf_slim's ResNet arg scope (BN + relu, L2 on conv weights)."""
+  return resnet_utils.resnet_arg_scope(
+      weight_decay=weight_decay, batch_norm_decay=batch_norm_decay,
+      batch_norm_epsilon=batch_norm_epsilon, batch_norm_scale=batch_norm_scale)
+
+
+def plain_root_block(net):
+  """7x7/2 convolution ``conv1`` with 64 outputs."""
+  return resnet_utils.conv2d_same(net, 64, 7, stride=2, scope='conv1')
+
+
+def beta_root_block(net):
+  """Three 3x3 convs: conv1_1 (/2, 64), conv1_2 (64), conv1_3 (128)."""
+  net = resnet_utils.conv2d_same(net, 64, 3, stride=2, scope='conv1_1')
+  net = resnet_utils.conv2d_same(net, 64, 3, stride=1, scope='conv1_2')
+  return resnet_utils.conv2d_same(net, 128, 3, stride=1, scope='conv1_3')
+
+
+def _unit_args(depth, depth_bottleneck, stride, unit_rate, li_kwargs):
+  args = {'depth': depth, 'depth_bottleneck': depth_bottleneck,
+          'stride': stride, 'unit_rate': unit_rate}
+  args.update(li_kwargs if li_kwargs else {'li_location': None})
+  return args
+
+
+def make_blocks(num_layers, multi_grid=DEFAULT_MULTI_GRID, li_units=None):
+  """The four ``resnet_utils.Block`` of a ResNet-``num_layers``.
+
+  Args:
+    num_layers: 50 or 101.
+    multi_grid: unit rates of block4 (one unit each).
+    li_units: optional {'block<b>': {unit (1-based): LI kwargs}}.
+
+  Raises:
+    ValueError: unsupported depth, bad multi_grid or LI unit out of range.
+  """
+  if num_layers not in _UNITS_PER_BLOCK:
+    raise ValueError('ResNet depth must be one of %s, got %r'
+                     % (sorted(_UNITS_PER_BLOCK), num_layers))
+  multi_grid = list(multi_grid if multi_grid is not None
+                    else DEFAULT_MULTI_GRID)
+  if not multi_grid or any(int(r) < 1 for r in multi_grid):
+    raise ValueError('multi_grid must be a non-empty list of rates >= 1, got '
+                     '%r' % (multi_grid,))
+  li_units = dict(li_units or {})
+  block_units = list(_UNITS_PER_BLOCK[num_layers]) + [len(multi_grid)]
+  base_depths = (64, 128, 256, 512)
+  blocks = []
+  for b, (num_units, base_depth) in enumerate(zip(block_units, base_depths)):
+    name = 'block%d' % (b + 1)
+    unit_li = dict(li_units.pop(name, {}))
+    bad = [u for u in unit_li if not 1 <= u <= num_units]
+    if bad:
+      raise ValueError('LI units %s out of range for %s (1..%d)'
+                       % (bad, name, num_units))
+    args = []
+    for u in range(1, num_units + 1):
+      if b < 3:
+        # Stride 2 in the last unit of block1..block3.
+        stride, unit_rate = (2 if u == num_units else 1), 1
+      else:
+        stride, unit_rate = 1, int(multi_grid[u - 1])
+      args.append(_unit_args(base_depth * 4, base_depth, stride, unit_rate,
+                             unit_li.get(u)))
+    blocks.append(resnet_utils.Block(name, conv_ops.li_resnet_bottleneck,
+                                     args))
+  if li_units:
+    raise ValueError('unknown ResNet blocks for LI: %s (allowed: block1..'
+                     'block4)' % sorted(li_units))
+  return blocks
+
+
+def resnet_v1_beta(inputs, blocks, root_block_fn=plain_root_block,
+                   output_stride=None, scope=None, reuse=None):
+  """Root block, 3x3/2 max-pool and the residual blocks.
+
+  Must be called inside ``resnet_arg_scope`` (or an equivalent).
+
+  Returns:
+    (features, end_points) where end point keys are full op-scope names,
+    e.g. ``resnet_v1_50/block1/unit_2/bottleneck_v1/conv3``.
+
+  Raises:
+    ValueError: output_stride not a multiple of 4 or not reachable.
+  """
+  with tf.variable_scope(scope, 'resnet_v1', [inputs], reuse=reuse) as sc:
+    collection = sc.original_name_scope + '_end_points'
+    with slim.arg_scope([slim.conv2d, conv_ops.li_resnet_bottleneck,
+                         resnet_utils.stack_blocks_dense],
+                        outputs_collections=collection):
+      block_stride = None
+      if output_stride is not None:
+        if output_stride % 4 != 0:
+          raise ValueError('ResNet output_stride must be a multiple of 4, '
+                           'got %r' % output_stride)
+        block_stride = output_stride // 4
+      net = root_block_fn(inputs)
+      net = slim.max_pool2d(net, [3, 3], stride=2, padding='SAME',
+                            scope='pool1')
+      try:
+        net = resnet_utils.stack_blocks_dense(net, blocks, block_stride)
+      except ValueError:
+        raise ValueError('ResNet output_stride %r cannot be reached (allowed: '
+                         '4, 8, 16, 32)' % output_stride)
+      end_points = slim.utils.convert_collection_to_dict(collection)
+  return net, end_points
+
+
+def resnet_v1(inputs, num_layers, beta=False, multi_grid=DEFAULT_MULTI_GRID,
+              output_stride=None, li_units=None, scope=None, reuse=None):
+  """ResNet-v1-``num_layers`` (plain or beta root) without the classifier.
+
+  The default scope is ``resnet_v1_<num_layers>`` for both root variants.
+  """
+  blocks = make_blocks(num_layers, multi_grid, li_units)
+  return resnet_v1_beta(
+      inputs, blocks,
+      root_block_fn=beta_root_block if beta else plain_root_block,
+      output_stride=output_stride,
+      scope=scope or 'resnet_v1_%d' % num_layers, reuse=reuse)

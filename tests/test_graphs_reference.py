@@ -1,0 +1,63 @@
+"""Every reference graph of the running original is rebuilt variable for variable.
+
+The manifests under ``<repo>/../shared/reference/graphs`` list the variables
+(name, shape, trainable, model-variable flag), logits shape, number of L2
+losses and trainable parameters of graphs built by the original LI-Convs
+code.  Each is rebuilt here with ``tools.graph_manifest.build_manifest`` (the
+tool's own code path) and must agree exactly; variable order is not compared.
+"""
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_DIR = os.path.join(os.path.dirname(REPO_ROOT), 'shared')
+REFERENCE_DIR = os.path.join(SHARED_DIR, 'reference', 'graphs')
+MANIFESTS = sorted(glob.glob(os.path.join(REFERENCE_DIR, '*.json')))
+SCALAR_FIELDS = ('dataset', 'num_classes', 'crop_size', 'logits_shape',
+                 'num_regularization_losses', 'trainable_params')
+
+
+def _by_name(variables):
+  table = {}
+  for v in variables:
+    assert v['name'] not in table, 'variable %s listed twice' % v['name']
+    table[v['name']] = (list(v['shape']), bool(v['trainable']),
+                        bool(v['model']))
+  return table
+
+
+@pytest.mark.skipif(not MANIFESTS, reason='shared/reference/graphs is absent')
+@pytest.mark.parametrize('manifest_path', MANIFESTS,
+                         ids=[os.path.basename(p)[:-5] for p in MANIFESTS])
+def test_graph_matches_reference(manifest_path):
+  from tools import graph_manifest
+  with open(manifest_path) as f:
+    reference = json.load(f)
+  config_file = os.path.join(REPO_ROOT, 'config', reference['config'])
+  ours = graph_manifest.build_manifest(config_file, reference['mode'],
+                                       reference['extra_flags'])
+
+  assert ours['config'] == reference['config']
+  for field in SCALAR_FIELDS:
+    assert ours[field] == reference[field], field
+  expected = _by_name(reference['variables'])
+  got = _by_name(ours['variables'])
+  missing = sorted(set(expected) - set(got))
+  extra = sorted(set(got) - set(expected))
+  assert not missing, 'missing variables: %s' % missing[:10]
+  assert not extra, 'unexpected variables: %s' % extra[:10]
+  differing = [(name, expected[name], got[name]) for name in expected
+               if expected[name] != got[name]]
+  assert not differing, 'shape/trainable/model differ: %s' % differing[:10]
+  assert sum(int(np.prod(shape)) for shape, trainable, _ in got.values()
+             if trainable) == reference['trainable_params']
+
+
+def test_reference_set_is_complete():
+  if not MANIFESTS:
+    pytest.skip('shared/reference/graphs is absent')
+  assert len(MANIFESTS) == 45

@@ -1,0 +1,79 @@
+"""Session/thread settings (li_utils/session_config.py) and their options."""
+import os
+
+import pytest
+
+from li_utils import config as config_lib
+from li_utils import session_config as sc
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = os.path.join(REPO_ROOT, 'config', 'ADE20K', 'liMnv2_liAspp.ini')
+
+
+def test_defaults_follow_usable_cpus(monkeypatch):
+  monkeypatch.setattr(sc, 'available_cpus', lambda: 6)
+  config = sc.session_config()
+  assert config.intra_op_parallelism_threads == 6
+  assert config.inter_op_parallelism_threads == 2
+  assert config.allow_soft_placement
+  monkeypatch.setattr(sc, 'available_cpus', lambda: 1)
+  config = sc.session_config(allow_soft_placement=False)
+  assert config.intra_op_parallelism_threads == 1
+  assert config.inter_op_parallelism_threads == 1
+  assert not config.allow_soft_placement
+
+
+def test_available_cpus_respects_affinity():
+  assert sc.available_cpus() == len(os.sched_getaffinity(0))
+
+
+def test_explicit_threads_and_tf_default():
+  config = sc.session_config(intra_op_threads=3, inter_op_threads=0)
+  assert config.intra_op_parallelism_threads == 3
+  assert config.inter_op_parallelism_threads == 0  # TensorFlow chooses
+
+
+@pytest.mark.parametrize('bad', [-1, 1.5, '2', True])
+def test_bad_thread_counts_are_one_line_errors(bad):
+  with pytest.raises(ValueError, match='intra_op_threads'):
+    sc.session_config(intra_op_threads=bad)
+  with pytest.raises(ValueError, match='inter_op_threads'):
+    sc.session_config(inter_op_threads=bad)
+
+
+def test_xla_sets_jit_level_and_cpu_flag(monkeypatch):
+  import tensorflow as tf
+  monkeypatch.setenv('TF_XLA_FLAGS', '--tf_xla_min_cluster_size=2')
+  config = sc.session_config(xla=True)
+  assert (config.graph_options.optimizer_options.global_jit_level ==
+          tf.compat.v1.OptimizerOptions.ON_1)
+  flags = os.environ['TF_XLA_FLAGS'].split()
+  assert flags == ['--tf_xla_min_cluster_size=2', '--tf_xla_cpu_global_jit']
+  sc.enable_xla_cpu_autoclustering()  # idempotent
+  assert os.environ['TF_XLA_FLAGS'].split() == flags
+  assert not sc.session_config().graph_options.optimizer_options \
+      .global_jit_level
+
+
+def test_mkl_environment_only_for_mkl_builds(monkeypatch):
+  environ = {'KMP_BLOCKTIME': '30'}
+  monkeypatch.setattr(sc, 'is_mkl_build', lambda: False)
+  assert sc.configure_mkl_environment(4, environ) == {}
+  assert environ == {'KMP_BLOCKTIME': '30'}
+  monkeypatch.setattr(sc, 'is_mkl_build', lambda: True)
+  set_now = sc.configure_mkl_environment(4, environ)
+  assert environ['OMP_NUM_THREADS'] == '4'
+  assert environ['KMP_BLOCKTIME'] == '30'  # the user's value wins
+  assert 'KMP_BLOCKTIME' not in set_now and 'OMP_NUM_THREADS' in set_now
+
+
+def test_thread_options_from_config_and_flags():
+  cfg = config_lib.load_config(CONFIG, 'test', [])
+  assert cfg.intra_op_threads is None and cfg.inter_op_threads is None
+  cfg = config_lib.load_config(CONFIG, 'train', ['--intra_op_threads=3',
+                                                 '--inter_op_threads', '1'])
+  config = sc.session_config_from(cfg)
+  assert config.intra_op_parallelism_threads == 3
+  assert config.inter_op_parallelism_threads == 1
+  with pytest.raises(config_lib.ConfigError, match='intra_op_threads'):
+    config_lib.load_config(CONFIG, 'val', ['--intra_op_threads=many'])

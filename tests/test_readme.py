@@ -20,3 +20,35 @@ def test_li_layer_toy_example_runs_verbatim():
                           universal_newlines=True, timeout=300)
   assert result.returncode == 0, result.stderr[-2000:]
   assert '(2, 33, 33, 64)' in result.stdout
+
+
+def _bash_lines():
+  with open(os.path.join(REPO_ROOT, 'README.md')) as f:
+    blocks = re.findall(r'```bash\n(.*?)```', f.read(), re.S)
+  text = '\n'.join(blocks).replace('\\\n', ' ')
+  return [line.split('#')[0].strip() for line in text.splitlines()
+          if line.split('#')[0].strip()]
+
+
+def test_readme_commands_name_real_files_targets_and_flags():
+  """Every shell command of the README names files, make targets and option
+  flags that exist (the programs themselves run in their own tests)."""
+  from li_utils import config_schema
+  with open(os.path.join(REPO_ROOT, 'Makefile')) as f:
+    targets = set(re.findall(r'^([a-z][\w-]*):', f.read(), re.M))
+  known_flags = set(config_schema.OPTIONS_BY_NAME) | {
+      'config_file', 'mode', 'output', 'checkpoint_path', 'output_dir'}
+  lines = _bash_lines()
+  assert any(line.startswith('make demo') for line in lines)
+  assert any(line.startswith('make test') for line in lines)
+  for line in lines:
+    words = line.split()
+    if 'make' in words:
+      target = words[words.index('make') + 1]
+      assert target in targets, line
+    for word in words:
+      if re.match(r'^[\w./-]+\.(py|sh|ini)$', word) and '<' not in word:
+        assert os.path.exists(os.path.join(REPO_ROOT, word)), (word, line)
+      flag = re.match(r'^--(no)?(\w+)', word)
+      if flag and ('.py' in line or 'runners/' in line):
+        assert flag.group(2) in known_flags, (word, line)

@@ -1,0 +1,205 @@
+"""Re-estimates the batch-norm statistics of checkpoints from training data.
+
+    python tools/recalibrate_bn.py --config_file config/demo/liMnv2_liAspp_shapes.ini \
+        [--num_batches 20] [--checkpoint_path CK] [--key value ...]
+
+Why: batch norm keeps moving averages of each layer's batch mean and
+variance for evaluation. DeepLab's decay (0.9997 in the head, 0.997 in
+MobileNetV2) suits runs of tens of thousands of steps; after the few hundred
+steps of a from-scratch CPU run the averages still sit near their initial
+values (0 and 1), and the evaluated network predicts one class everywhere
+although training went well. This tool runs the network in training mode
+over ``--num_batches`` batches of ``train_split`` (the training input
+pipeline, ``train_batch_size``, ``train_crop_size``), averages every batch-norm
+layer's batch mean and variance ("precise BN"), and writes them into the
+checkpoint's ``moving_mean`` / ``moving_variance``. Every other tensor of the
+checkpoint (weights, optimiser slots, global step) is kept as it was, so
+training can still resume from it.
+
+Without ``--checkpoint_path`` every checkpoint listed in the train folder's
+``checkpoint`` state is recalibrated. Other ``--key value`` arguments are
+config overrides, as for train.py.
+"""
+import argparse
+import os
+import sys
+
+if __package__ in (None, ''):  # run as a file: make the repo importable
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+      __file__))))
+
+import numpy as np  # noqa: E402
+
+from li_utils import eval_utils  # noqa: E402
+
+_FUSED_TYPES = ('FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3')
+
+
+def _variable_op_name(tensor):
+  """Name of the variable behind ``tensor`` (through ``.../read``)."""
+  op = tensor.op
+  while op.type == 'Identity' and op.inputs:
+    op = op.inputs[0].op
+  return op.name if op.type in ('VariableV2', 'VarHandleOp') else None
+
+
+def batch_norm_moments(graph):
+  """[(scope, batch_mean, batch_variance)] of the training-mode BN layers.
+
+  The scope is the layer's variable scope (``.../BatchNorm``), found from
+  its ``beta`` variable, so it names ``<scope>/moving_mean``.
+  """
+  found = []
+  for op in graph.get_operations():
+    if op.type not in _FUSED_TYPES or not op.get_attr('is_training'):
+      continue
+    beta = _variable_op_name(op.inputs[2])
+    if beta is None or not beta.endswith('/beta'):
+      scope = op.name.rsplit('/', 1)[0]
+    else:
+      scope = beta[:-len('/beta')]
+    found.append((scope, op.outputs[1], op.outputs[2]))
+  return found
+
+
+def estimate_statistics(sess, moments, num_batches):
+  """Averages each layer's batch mean and variance over ``num_batches``."""
+  fetches = {scope: (mean, var) for scope, mean, var in moments}
+  sums = {}
+  for _ in range(num_batches):
+    values = sess.run(fetches)
+    for scope, (mean, var) in values.items():
+      if scope in sums:
+        sums[scope][0] += mean
+        sums[scope][1] += var
+      else:
+        sums[scope] = [np.array(mean, np.float64), np.array(var, np.float64)]
+  return {scope: (total[0] / num_batches, total[1] / num_batches)
+          for scope, total in sums.items()}
+
+
+def rewrite_checkpoint(checkpoint_path, statistics):
+  """Writes ``statistics`` into the checkpoint's moving averages in place.
+
+  Returns:
+    The number of batch-norm layers updated.
+
+  Raises:
+    ValueError: a layer's moving averages are missing or differ in shape.
+  """
+  import tensorflow as tf
+  reader = tf.train.load_checkpoint(checkpoint_path)
+  shapes = reader.get_variable_to_shape_map()
+  replaced = {}
+  for scope, (mean, var) in statistics.items():
+    for suffix, value in (('moving_mean', mean), ('moving_variance', var)):
+      name = '%s/%s' % (scope, suffix)
+      if name not in shapes or list(shapes[name]) != list(value.shape):
+        raise ValueError('checkpoint %s has no %s of shape %s; does it '
+                         'belong to this config?' % (checkpoint_path, name,
+                                                     list(value.shape)))
+      replaced[name] = value
+  dtypes = reader.get_variable_to_dtype_map()
+  with tf.Graph().as_default():
+    variables = {}
+    for name in sorted(shapes):
+      value = replaced.get(name)
+      if value is None:
+        value = reader.get_tensor(name)
+      value = np.asarray(value).astype(dtypes[name].as_numpy_dtype)
+      variables[name] = tf.Variable(value, name=name.replace(':', '_'),
+                                    dtype=dtypes[name])
+    saver = tf.train.Saver(variables, write_version=tf.train.SaverDef.V2)
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      saver.save(sess, checkpoint_path, write_meta_graph=False,
+                 write_state=False)
+  return len(statistics)
+
+
+def build_statistics_graph(cfg):
+  """Training input and the model in training mode; returns the moments."""
+  import tensorflow as tf
+  from libs.datasets import data_generator
+  from li_models import model
+  from li_utils import model_config
+
+  dataset = data_generator.Dataset(
+      dataset_name=cfg.dataset, split_name=cfg.train_split,
+      dataset_dir=cfg.dataset_dir, batch_size=cfg.train_batch_size,
+      crop_size=cfg.train_crop_size, min_resize_value=cfg.min_resize_value,
+      max_resize_value=cfg.max_resize_value, resize_factor=cfg.resize_factor,
+      min_scale_factor=cfg.min_scale_factor,
+      max_scale_factor=cfg.max_scale_factor,
+      scale_factor_step_size=cfg.scale_factor_step_size,
+      model_variant=cfg.model_variant, is_training=True,
+      should_shuffle=True, should_repeat=True)
+  samples = dataset.get_one_shot_iterator().get_next()
+  options = model_config.model_options_from_config(
+      cfg, dataset.num_of_classes, cfg.train_crop_size)
+  model.multi_scale_logits(samples['image'], options,
+                           image_pyramid=cfg.image_pyramid,
+                           weight_decay=cfg.weight_decay, is_training=True,
+                           fine_tune_batch_norm=True)
+  moments = batch_norm_moments(tf.get_default_graph())
+  if not moments:
+    raise ValueError('the model of %s has no batch-norm layer to '
+                     'recalibrate' % cfg.config_file)
+  return moments, tf.train.Saver(tf.model_variables())
+
+
+def main(argv):
+  import tensorflow as tf
+  from li_utils import progress
+  from li_utils import session_config
+
+  parser = argparse.ArgumentParser(
+      prog='recalibrate_bn.py', description=__doc__.split('\n')[0],
+      epilog='Other --key value arguments override the config.')
+  parser.add_argument('--config_file', required=True)
+  parser.add_argument('--num_batches', type=int, default=20,
+                      help='training batches averaged (default %(default)s)')
+  parser.add_argument('--checkpoint_path', default=None,
+                      help='default: every checkpoint of the train folder')
+  args, rest = parser.parse_known_args(argv)
+  if args.num_batches < 1:
+    raise eval_utils.UsageError('--num_batches must be >= 1, got %d'
+                                % args.num_batches)
+  cfg = eval_utils.load_program_config(
+      'train', ['--config_file', args.config_file] + rest)
+  if args.checkpoint_path:
+    checkpoints = [args.checkpoint_path]
+  else:
+    train_dir = eval_utils.output_dirs(cfg.snapshot_root,
+                                       cfg.config_name).train
+    checkpoints = eval_utils.list_checkpoints(train_dir)
+    if not checkpoints:
+      raise eval_utils.CheckpointError(
+          'no checkpoint listed in %s: train first'
+          % os.path.join(train_dir, 'checkpoint'))
+  for path in checkpoints:
+    if not eval_utils.checkpoint_exists(path):
+      raise eval_utils.CheckpointError('checkpoint %s not found (no %s.index)'
+                                       % (path, path))
+
+  with tf.Graph().as_default():
+    moments, saver = build_statistics_graph(cfg)
+    with tf.Session(config=session_config.session_config_from(cfg)) as sess:
+      all_statistics = []
+      bar = progress.ProgressBar(len(checkpoints) * args.num_batches,
+                                 prefix='batch-norm statistics')
+      for path in checkpoints:
+        eval_utils.restore_checkpoint(sess, saver, path)
+        all_statistics.append(estimate_statistics(sess, moments,
+                                                  args.num_batches))
+        bar.update(args.num_batches)
+      bar.close()
+  for path, statistics in zip(checkpoints, all_statistics):
+    count = rewrite_checkpoint(path, statistics)
+    print('%s: batch-norm statistics of %d layers re-estimated from %d '
+          'batches of %s' % (path, count, args.num_batches, cfg.train_split))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(eval_utils.run_program('recalibrate_bn.py', main, sys.argv[1:]))

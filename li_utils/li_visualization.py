@@ -64,8 +64,9 @@ def read_li_layers(checkpoint_path, li_settings=None):
   except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError):
     raise ValueError('cannot read checkpoint %s (give a checkpoint prefix such '
                      'as .../model.ckpt-1000, or its folder)' % checkpoint_path)
-  names = sorted(n for n in reader.get_variable_to_shape_map()
-                 if n.endswith('/' + conv_ops.LI_WEIGHTS_NAME))
+  names = sorted((n for n in reader.get_variable_to_shape_map()
+                  if n.endswith('/' + conv_ops.LI_WEIGHTS_NAME)),
+                 key=_natural_key)
   if not names:
     raise ValueError('checkpoint %s holds no lateral-inhibition weights (no '
                      'variable ends in /li_weights)' % checkpoint_path)
@@ -76,6 +77,12 @@ def read_li_layers(checkpoint_path, li_settings=None):
     layers.append(LILayer(layer_name, reader.get_tensor(name).ravel(), zone,
                           sigma))
   return layers
+
+
+def _natural_key(name):
+  """Sorts expanded_conv_9 before expanded_conv_12 (numbers as numbers)."""
+  return [int(part) if part.isdigit() else part
+          for part in re.split(r'(\d+)', name)]
 
 
 def kernel_for_weight(weight, zone, sigma):
@@ -94,7 +101,7 @@ def plot_li_kernels(layers, path):
   """One row per layer: kernels at the min, mean and max channel weight."""
   rows = len(layers)
   fig, axes = plt.subplots(rows, 3, figsize=(7.5, 2.3 * rows + 0.6),
-                           squeeze=False)
+                           squeeze=False, constrained_layout=True)
   # White is zero: red taps excite (the centre), blue taps inhibit.
   vmin = min([-1e-3] + [-layer.weights.max() for layer in layers])
   norm = matplotlib.colors.TwoSlopeNorm(vmin=vmin, vcenter=0.0, vmax=1.0)
@@ -107,13 +114,15 @@ def plot_li_kernels(layers, path):
       image = ax.imshow(kernel, cmap='RdBu_r', norm=norm)
       if layer.zone <= 5:
         for (i, j), value in np.ndenumerate(kernel):
-          ax.text(j, i, '%.2f' % value, ha='center', va='center', fontsize=6)
+          ax.text(j, i, '%.2f' % value, ha='center', va='center', fontsize=6,
+                  color='white' if value > 0.5 else 'black')
       ax.set_xticks([])
       ax.set_yticks([])
       ax.set_title('%s w=%.3f' % (label, weight), fontsize=8)
       if col == 0:
         ax.set_ylabel(_short(layer.name), fontsize=7)
-    fig.colorbar(image, ax=list(axes[row]), fraction=0.03, pad=0.02)
+    bar = fig.colorbar(image, ax=list(axes[row]), fraction=0.03, pad=0.02)
+    bar.set_ticks([norm.vmin, norm.vmin / 2.0, 0.0, 0.5, 1.0])
   fig.suptitle('LI kernels (zone, sigma from the config)', fontsize=10)
   fig.savefig(path, dpi=110)
   plt.close(fig)

@@ -6,6 +6,23 @@ Checkpoints and event files go to ``<snapshot_root>/<config_name>/train``.
 A run resumes from the newest checkpoint there; Ctrl-C or SIGTERM saves a
 checkpoint at the current step before exiting; a NaN/inf loss stops the
 run with a message naming the step.
+
+Distributed training (TensorFlow's own runtime): give the cluster as
+TF_CONFIG or as ``--ps_hosts``, ``--worker_hosts``, ``--job_name``,
+``--task`` and start one process per task, e.g. on one machine::
+
+    python train.py --config_file C --ps_hosts=localhost:2222 \
+        --worker_hosts=localhost:2223,localhost:2224 --job_name=ps --task=0
+    python train.py --config_file C ... --job_name=worker --task=0  # chief
+    python train.py --config_file C ... --job_name=worker --task=1
+
+Variables live on the parameter servers; the chief (worker task 0)
+initialises or restores them, writes checkpoints and summaries; other
+workers wait for it.  Updates are asynchronous unless ``--sync_replicas``
+(each step then averages ``num_replicas`` workers' gradients, by default
+all of them).  ``runners/train_distributed.sh`` starts a whole cluster on
+one machine.  ``--master`` (with ``--task``, ``--num_ps_tasks``,
+``--num_replicas``) instead joins servers started elsewhere.
 """
 
 import collections
@@ -16,12 +33,16 @@ import time
 
 import tensorflow as tf
 
+from li_utils import cluster as cluster_lib
 from li_utils import eval_utils
 from li_utils import train_utils
 
+# sync_optimizer: the tf.train.SyncReplicasOptimizer of a --sync_replicas
+# run (None otherwise).
 TrainOps = collections.namedtuple(
     'TrainOps', ['train_op', 'total_loss', 'global_step', 'learning_rate',
-                 'summary_op', 'init_fn', 'saver'])
+                 'summary_op', 'init_fn', 'saver', 'sync_optimizer'],
+    defaults=(None,))
 
 
 class TrainingInterrupted(Exception):
@@ -62,7 +83,8 @@ def _loss_logits(outputs_to_scales_to_logits, image_pyramid):
   return [('merged_logits', scales_to_logits['merged_logits'])]
 
 
-def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir):
+def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
+                    plan=None):
   """Builds the towers, the loss, the optimiser step and the summaries.
 
   Args:
@@ -70,6 +92,9 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir):
     samples: dict with 'image' [B, h, w, 3] and 'label' [B, h, w, 1].
     num_classes, ignore_label: of the dataset.
     train_dir: the run's train folder (decides resume vs init).
+    plan: li_utils.cluster.TrainingPlan of a distributed run, or None.
+      With ``sync_replicas`` the optimiser is wrapped in a
+      SyncReplicasOptimizer; only the chief reads the initial checkpoint.
 
   Returns:
     TrainOps.
@@ -123,6 +148,11 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir):
   optimizer, lr = train_utils.make_optimizer(
       cfg.optimizer, lr, cfg.momentum, cfg.adam_learning_rate,
       cfg.adam_epsilon)
+  sync_optimizer = None
+  if plan is not None and plan.sync_replicas:
+    optimizer = sync_optimizer = tf.train.SyncReplicasOptimizer(
+        optimizer, replicas_to_aggregate=plan.replicas_to_aggregate,
+        total_num_replicas=plan.num_workers)
 
   train_vars = train_utils.select_trainable_variables(
       tf.trainable_variables(), model.backbone_scope(cfg.model_variant),
@@ -147,12 +177,14 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir):
   if cfg.save_summaries_images:
     summary_op = tf.summary.merge(
         [summary_op, _image_summaries(num_classes, *first_clone)])
-  init_fn = train_utils.model_init_fn(
-      train_dir, cfg.tf_initial_checkpoint, cfg.initialize_last_layer,
-      last_layers)
+  init_fn = None
+  if plan is None or plan.is_chief:
+    init_fn = train_utils.model_init_fn(
+        train_dir, cfg.tf_initial_checkpoint, cfg.initialize_last_layer,
+        last_layers)
   saver = tf.train.Saver(max_to_keep=cfg.max_to_keep)
   return TrainOps(train_op, total_loss, global_step, lr, summary_op, init_fn,
-                  saver)
+                  saver, sync_optimizer)
 
 
 def _summaries(total_loss, lr):
@@ -282,29 +314,230 @@ def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
   return step
 
 
-def main(argv):
+def _train_samples(cfg):
+  """The training input pipeline; returns (samples, dataset)."""
   from libs.datasets import data_generator
+  dataset = data_generator.Dataset(
+      dataset_name=cfg.dataset, split_name=cfg.train_split,
+      dataset_dir=cfg.dataset_dir, batch_size=cfg.train_batch_size,
+      crop_size=cfg.train_crop_size, min_resize_value=cfg.min_resize_value,
+      max_resize_value=cfg.max_resize_value,
+      resize_factor=cfg.resize_factor,
+      min_scale_factor=cfg.min_scale_factor,
+      max_scale_factor=cfg.max_scale_factor,
+      scale_factor_step_size=cfg.scale_factor_step_size,
+      model_variant=cfg.model_variant, is_training=True,
+      should_shuffle=True, should_repeat=True)
+  with tf.device('/device:CPU:0'):
+    samples = dataset.get_one_shot_iterator().get_next()
+  return samples, dataset
 
-  cfg = eval_utils.load_program_config('train', argv)
-  check_clones(cfg.train_batch_size, cfg.num_clones)
-  dirs = eval_utils.output_dirs(cfg.snapshot_root, cfg.config_name)
-  train_dir = dirs.train
+
+def run_parameter_server(cfg, plan):
+  """A parameter-server task: serves variables until SIGINT/SIGTERM.
+
+  Waits in Python rather than in ``server.join()`` so that a signal ends
+  the process cleanly (exit status 0).
+  """
+  from li_utils import distributed_training as distributed
+  from li_utils import session_config
+  # A parameter server only stores variables: leave the GPUs to workers.
+  os.environ['CUDA_VISIBLE_DEVICES'] = ''
+  with _SignalCatcher() as catcher:
+    distributed.start_server(plan, session_config.session_config_from(cfg))
+    print('Parameter server %s started; stop it with Ctrl-C or SIGTERM'
+          % plan.describe())
+    sys.stdout.flush()
+    while catcher.signum is None:
+      time.sleep(0.2)
+  print('Parameter server %s stopped by signal %d'
+        % (plan.describe(), catcher.signum))
+  return 0
+
+
+def distributed_train_loop(sess, ops, num_steps, log_steps, stop=None,
+                           global_step_var=None):
+  """Steps a MonitoredSession until its hooks stop it (global step reached
+  ``num_steps``) or ``stop.signum`` is set; prints the loss every
+  ``log_steps`` global steps (rates are global steps/s of the cluster:
+  other workers move the step too).
+
+  Args:
+    ops: TrainOps; ``ops.global_step`` is fetched with ``ops.train_op``.
+    global_step_var: the global step variable, read once at the start
+      without running the hooks (default: the graph's global step).
+
+  Returns:
+    The last global step seen.
+
+  Raises:
+    train_utils.TrainingDivergedError: on a NaN/inf loss.
+  """
+  if global_step_var is None:
+    global_step_var = tf.train.get_global_step()
+  step = int(sess.run_step_fn(
+      lambda step_context: step_context.session.run(global_step_var)))
+  last_time, last_step = time.time(), step
+  while step < num_steps and not sess.should_stop():
+    if stop is not None and stop.signum is not None:
+      break
+    loss, new_step = sess.run([ops.train_op, ops.global_step])
+    loss, new_step = float(loss), int(new_step)
+    train_utils.check_finite_loss(loss, new_step)
+    crossed = (log_steps > 0 and
+               (new_step // log_steps > last_step // log_steps or
+                (new_step >= num_steps > last_step)))
+    step = max(step, new_step)
+    if crossed:
+      now = time.time()
+      rate = (new_step - last_step) / max(now - last_time, 1e-9)
+      print('step %d: loss = %.4f (%.2f steps/s)' % (new_step, loss, rate))
+      sys.stdout.flush()
+      last_time, last_step = now, new_step
+  return step
+
+
+def _session_hooks(cfg, plan, ops, train_dir):
+  """(hooks of every worker, chief-only hooks) of a distributed run.
+
+  Every worker stops at the last step, runs its part of synchronous
+  training and waits for its startup delay; the chief also writes
+  checkpoints every save_checkpoint_steps (and at the start and end of its
+  session) and summaries every save_summaries_steps.
+  """
+  from li_utils import distributed_training as distributed
+  num_steps = cfg.training_number_of_steps
+  hooks = [tf.train.StopAtStepHook(last_step=num_steps)]
+  if ops.sync_optimizer is not None:
+    hooks.append(distributed.SyncReplicasHook(
+        ops.sync_optimizer, plan.is_chief, plan.num_workers))
+  if plan.startup_delay_steps:
+    hooks.append(distributed.StartupDelayHook(
+        tf.train.get_global_step(), min(plan.startup_delay_steps, num_steps)))
+  if not plan.is_chief:
+    return hooks, []
+  every = cfg.save_checkpoint_steps
+  if every <= 0:  # only the first and the final checkpoint
+    every = 2 ** 62
+  chief_hooks = [tf.train.CheckpointSaverHook(
+      train_dir, save_steps=every, saver=ops.saver,
+      checkpoint_basename='model.ckpt')]
+  if cfg.save_summaries_steps > 0:
+    chief_hooks.append(tf.train.SummarySaverHook(
+        save_steps=cfg.save_summaries_steps, output_dir=train_dir,
+        summary_op=ops.summary_op))
+  return hooks, chief_hooks
+
+
+def _scaffold_init_fn(init_fn):
+  """train_utils.model_init_fn's ``fn(sess)`` as a Scaffold init_fn; the
+  chief runs it only when it does not resume from a checkpoint."""
+  if init_fn is None:
+    return None
+
+  def scaffold_init_fn(unused_scaffold, session):
+    restored, skipped = init_fn(session)
+    print('Initialised %d variables from the initial checkpoint (%d not '
+          'restored)' % (restored, len(skipped)))
+    sys.stdout.flush()
+
+  return scaffold_init_fn
+
+
+def train_distributed(cfg, plan, train_dir):
+  """One worker of a cluster: tf.train.Server, variables on the parameter
+  servers, tf.train.MonitoredTrainingSession with the chief/worker roles.
+
+  Returns:
+    The process exit status.
+  """
+  from li_utils import distributed_training as distributed
+  from li_utils import session_config
+
+  base_config = session_config.session_config_from(cfg)
+  distributed.probe_parameter_servers(plan)
+  if plan.cluster is not None:
+    server = distributed.start_server(plan, base_config)
+    plan = plan._replace(target=server.target)
+  config = distributed.session_config(plan, base_config)
+  num_steps = cfg.training_number_of_steps
+  print('Distributed training: %s of %d worker(s), %d parameter server(s), '
+        '%s updates%s' % (plan.describe(), plan.num_workers,
+                          plan.num_ps_tasks,
+                          'synchronous' if plan.sync_replicas else
+                          'asynchronous', ', chief' if plan.is_chief else ''))
+  sys.stdout.flush()
 
   graph = tf.Graph()
   with graph.as_default():
-    dataset = data_generator.Dataset(
-        dataset_name=cfg.dataset, split_name=cfg.train_split,
-        dataset_dir=cfg.dataset_dir, batch_size=cfg.train_batch_size,
-        crop_size=cfg.train_crop_size, min_resize_value=cfg.min_resize_value,
-        max_resize_value=cfg.max_resize_value,
-        resize_factor=cfg.resize_factor,
-        min_scale_factor=cfg.min_scale_factor,
-        max_scale_factor=cfg.max_scale_factor,
-        scale_factor_step_size=cfg.scale_factor_step_size,
-        model_variant=cfg.model_variant, is_training=True,
-        should_shuffle=True, should_repeat=True)
-    with tf.device('/device:CPU:0'):
-      samples = dataset.get_one_shot_iterator().get_next()
+    with distributed.device_scope(plan):
+      samples, dataset = _train_samples(cfg)
+      ops = build_train_ops(cfg, samples, dataset.num_of_classes,
+                            dataset.ignore_label, train_dir, plan=plan)
+      # Other workers move the global step too: read it after this
+      # worker's update, not concurrently with it.
+      with tf.control_dependencies([ops.train_op]):
+        step_after_update = tf.identity(ops.global_step)
+      ops = ops._replace(global_step=step_after_update)
+      if not plan.is_chief:
+        ready_op = tf.report_uninitialized_variables(tf.global_variables())
+    hooks, chief_hooks = _session_hooks(cfg, plan, ops, train_dir)
+    if plan.is_chief:
+      os.makedirs(train_dir, exist_ok=True)
+      # Keep earlier checkpoints of a resumed run under max_to_keep.
+      ops.saver.recover_last_checkpoints(
+          eval_utils.list_checkpoints(train_dir))
+    else:
+      distributed.wait_for_chief(plan, ready_op, config)
+    scaffold = tf.train.Scaffold(saver=ops.saver,
+                                 init_fn=_scaffold_init_fn(ops.init_fn),
+                                 summary_op=ops.summary_op)
+    with _SignalCatcher() as catcher:
+      try:
+        with tf.train.MonitoredTrainingSession(
+            master=plan.target, is_chief=plan.is_chief,
+            checkpoint_dir=train_dir if plan.is_chief else None,
+            scaffold=scaffold, hooks=hooks, chief_only_hooks=chief_hooks,
+            save_checkpoint_secs=None, save_checkpoint_steps=None,
+            save_summaries_steps=None, save_summaries_secs=None,
+            log_step_count_steps=None, config=config,
+            stop_grace_period_secs=5,
+            max_wait_secs=plan.timeout_secs) as sess:
+          step = distributed_train_loop(sess, ops, num_steps, cfg.log_steps,
+                                        catcher, tf.train.get_global_step())
+      except train_utils.TrainingDivergedError as err:
+        sys.stderr.write('train.py: error: %s\n' % err)
+        return 1
+  latest = tf.train.latest_checkpoint(train_dir) if plan.is_chief else None
+  if catcher.signum is not None:
+    if latest:
+      print('Interrupted by signal %d at step %d; checkpoint saved to %s'
+            % (catcher.signum, eval_utils.global_step_of(latest), latest))
+    else:
+      print('Interrupted by signal %d at step %s' % (catcher.signum, step))
+    return 128 + catcher.signum
+  if plan.is_chief:
+    print('Training finished at step %s; checkpoints in %s'
+          % (eval_utils.global_step_of(latest or ''), train_dir))
+  else:
+    print('%s finished at global step %s' % (plan.describe(), step))
+  return 0
+
+
+def main(argv):
+  cfg = eval_utils.load_program_config('train', argv)
+  check_clones(cfg.train_batch_size, cfg.num_clones)
+  plan = cluster_lib.training_plan(cfg)
+  if plan.is_ps:
+    return run_parameter_server(cfg, plan)
+  dirs = eval_utils.output_dirs(cfg.snapshot_root, cfg.config_name)
+  train_dir = dirs.train
+  if plan.is_distributed:
+    return train_distributed(cfg, plan, train_dir)
+
+  graph = tf.Graph()
+  with graph.as_default():
+    samples, dataset = _train_samples(cfg)
     ops = build_train_ops(cfg, samples, dataset.num_of_classes,
                           dataset.ignore_label, train_dir)
     os.makedirs(train_dir, exist_ok=True)

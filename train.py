@@ -35,6 +35,7 @@ import tensorflow as tf
 
 from li_utils import cluster as cluster_lib
 from li_utils import eval_utils
+from li_utils import progress
 from li_utils import train_utils
 
 # sync_optimizer: the tf.train.SyncReplicasOptimizer of a --sync_replicas
@@ -286,7 +287,7 @@ def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
   """
   prefix = os.path.join(train_dir, 'model.ckpt')
   step = int(sess.run(ops.global_step))
-  last_time, last_step = time.time(), step
+  log = progress.TrainingProgress(num_steps, step)
   while step < num_steps:
     if stop is not None and stop.signum is not None:
       ops.saver.save(sess, prefix, global_step=step)
@@ -302,11 +303,8 @@ def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
     if want_summary:
       writer.add_summary(results[2], step)
     if log_steps > 0 and (step % log_steps == 0 or step == num_steps):
-      now = time.time()
-      rate = (step - last_step) / max(now - last_time, 1e-9)
-      print('step %d: loss = %.4f (%.2f steps/s)' % (step, loss, rate))
+      print(log.line(step, loss))
       sys.stdout.flush()
-      last_time, last_step = now, step
     if save_checkpoint_steps > 0 and step % save_checkpoint_steps == 0:
       ops.saver.save(sess, prefix, global_step=step)
   if not eval_utils.checkpoint_exists('%s-%d' % (prefix, step)):
@@ -377,7 +375,8 @@ def distributed_train_loop(sess, ops, num_steps, log_steps, stop=None,
     global_step_var = tf.train.get_global_step()
   step = int(sess.run_step_fn(
       lambda step_context: step_context.session.run(global_step_var)))
-  last_time, last_step = time.time(), step
+  last_step = step
+  log = progress.TrainingProgress(num_steps, step)
   while step < num_steps and not sess.should_stop():
     if stop is not None and stop.signum is not None:
       break
@@ -389,11 +388,9 @@ def distributed_train_loop(sess, ops, num_steps, log_steps, stop=None,
                 (new_step >= num_steps > last_step)))
     step = max(step, new_step)
     if crossed:
-      now = time.time()
-      rate = (new_step - last_step) / max(now - last_time, 1e-9)
-      print('step %d: loss = %.4f (%.2f steps/s)' % (new_step, loss, rate))
+      print(log.line(new_step, loss))
       sys.stdout.flush()
-      last_time, last_step = now, new_step
+      last_step = new_step
   return step
 
 

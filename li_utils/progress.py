@@ -84,3 +84,40 @@ def progress(iterable, total=None, prefix='', stream=None):
     for item in iterable:
       yield item
       bar.update()
+
+
+def format_duration(seconds):
+  """'m:ss' or 'h:mm:ss'."""
+  seconds = int(round(max(seconds, 0)))
+  hours, rest = divmod(seconds, 3600)
+  minutes, secs = divmod(rest, 60)
+  if hours:
+    return '%d:%02d:%02d' % (hours, minutes, secs)
+  return '%d:%02d' % (minutes, secs)
+
+
+class TrainingProgress(object):
+  """Training log lines: ``step N: loss = L (R steps/s), ETA m:ss``.
+
+  R is the rate since the previous line; the ETA uses the rate over the whole
+  run so far, which is steadier.  ``first_step`` is the global step the run
+  (or a resumed run) starts from.
+  """
+
+  def __init__(self, num_steps, first_step, clock=time.time):
+    self.num_steps = num_steps
+    self._clock = clock
+    self._start = (first_step, clock())
+    self._last = self._start
+
+  def line(self, step, loss):
+    now = self._clock()
+    last_step, last_time = self._last
+    rate = (step - last_step) / max(now - last_time, 1e-9)
+    start_step, start_time = self._start
+    run_rate = (step - start_step) / max(now - start_time, 1e-9)
+    remaining = max(self.num_steps - step, 0)
+    eta = format_duration(remaining / run_rate) if run_rate > 0 else '?'
+    self._last = (step, now)
+    return 'step %d: loss = %.4f (%.2f steps/s), ETA %s' % (step, loss, rate,
+                                                           eta)

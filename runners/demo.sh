@@ -165,7 +165,6 @@ train_and_evaluate() {
   steps="$(cfg_value "$cfg" training_number_of_steps)" || exit 2
   stage "training $label from scratch: $steps steps ($cfg)"
   "$PYTHON" "$REPO_ROOT/train.py" --config_file "$cfg" "${PROGRAM_ARGS[@]}" 2>"$OUT/logs/train_$name.err" \
-    | "$PYTHON" "$REPO_ROOT/tools/eta_filter.py" --total_steps "$steps" \
     | tee "$OUT/logs/train_$name.log" \
     || { tail -n 5 "$OUT/logs/train_$name.err" >&2; die "train.py failed (config $cfg; log $OUT/logs/train_$name.err)"; }
   stage "re-estimating the batch-norm statistics of every checkpoint"

@@ -1,14 +1,11 @@
-"""Boundary mIoU (li_utils/boundary_metrics.py) and the demo's ETA filter."""
-import subprocess
-import sys
+"""Boundary mIoU (li_utils/boundary_metrics.py) and the training progress line."""
 
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
 from li_utils import boundary_metrics as bm
 from li_utils import metrics
-from tools import eta_filter
+from li_utils import progress
 
 
 def _square_label(size=21, low=5, high=15, value=1):
@@ -102,26 +99,11 @@ def test_shape_mismatch_is_a_clear_error():
     bm.boundary_band(np.zeros((2, 4, 4)), 1)
 
 
-def test_eta_filter_appends_remaining_time():
-  times = iter([100.0, 110.0, 130.0])
-  est = eta_filter.EtaEstimator(100, clock=lambda: next(times))
-  first = est.annotate('step 10: loss = 1.0000 (0.50 steps/s)\n')
-  assert first == 'step 10: loss = 1.0000 (0.50 steps/s), ETA 3:00\n'
-  # 10 more steps in 10 s since the first line: 1 step/s, 80 steps left.
-  assert est.annotate('step 20: loss = 0.9 (2.00 steps/s)').endswith(
-      'ETA 1:20')
-  assert est.annotate('Training finished at step 100') == \
-      'Training finished at step 100'
-  assert est.annotate('step 5: loss = 1 (1 steps/s), ETA 0:01') == \
-      'step 5: loss = 1 (1 steps/s), ETA 0:01'
-  assert eta_filter.format_duration(3725) == '1:02:05'
-
-
-def test_eta_filter_command_line():
-  text = 'hello\nstep 50: loss = 0.5 (5.00 steps/s)\n'
-  out = subprocess.run(
-      [sys.executable, 'tools/eta_filter.py', '--total_steps', '100'],
-      input=text, cwd=REPO_ROOT, stdout=subprocess.PIPE,
-      universal_newlines=True, timeout=60)
-  assert out.returncode == 0
-  assert out.stdout == 'hello\nstep 50: loss = 0.5 (5.00 steps/s), ETA 0:10\n'
+def test_training_progress_line_has_rate_and_eta():
+  times = iter([100.0, 120.0, 130.0])
+  log = progress.TrainingProgress(100, 0, clock=lambda: next(times))
+  # 10 steps in 20 s: 0.5 steps/s, 90 steps left at that pace.
+  assert log.line(10, 1.0) == 'step 10: loss = 1.0000 (0.50 steps/s), ETA 3:00'
+  # 10 more steps in 10 s; over the run 20 steps in 30 s, 80 left.
+  assert log.line(20, 0.9) == 'step 20: loss = 0.9000 (1.00 steps/s), ETA 2:00'
+  assert progress.format_duration(3725) == '1:02:05'

@@ -312,7 +312,7 @@ def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
   return step
 
 
-def _train_samples(cfg):
+def train_samples(cfg):
   """The training input pipeline; returns (samples, dataset)."""
   from libs.datasets import data_generator
   dataset = data_generator.Dataset(
@@ -468,7 +468,7 @@ def train_distributed(cfg, plan, train_dir):
   graph = tf.Graph()
   with graph.as_default():
     with distributed.device_scope(plan):
-      samples, dataset = _train_samples(cfg)
+      samples, dataset = train_samples(cfg)
       ops = build_train_ops(cfg, samples, dataset.num_of_classes,
                             dataset.ignore_label, train_dir, plan=plan)
       # Other workers move the global step too: read it after this
@@ -534,7 +534,7 @@ def main(argv):
 
   graph = tf.Graph()
   with graph.as_default():
-    samples, dataset = _train_samples(cfg)
+    samples, dataset = train_samples(cfg)
     ops = build_train_ops(cfg, samples, dataset.num_of_classes,
                           dataset.ignore_label, train_dir)
     os.makedirs(train_dir, exist_ok=True)

@@ -345,19 +345,8 @@ def test_startup_delay_hook_waits_for_the_global_step(capsys):
   assert sess.calls == 0
 
 
-def _toy_ops(nan_from_step=10 ** 6):
-  step = tf.train.get_or_create_global_step()
-  w = tf.get_variable('w', [], initializer=tf.ones_initializer())
-  increment = tf.assign_add(step, 1)
-  with tf.control_dependencies([increment]):
-    loss = tf.where(step >= nan_from_step, tf.constant(np.nan), w * 1.0)
-  return train_prog.TrainOps(loss, loss, step, tf.constant(0.1),
-                             tf.summary.scalar('w', w), None,
-                             tf.train.Saver())
-
-
 def test_distributed_loop_stops_at_the_step_and_logs(fresh_graph, capsys):
-  ops = _toy_ops()
+  ops = h.toy_train_ops(train_prog)
   hooks = [tf.train.StopAtStepHook(last_step=5)]
   with tf.train.MonitoredSession(hooks=hooks) as sess:
     assert train_prog.distributed_train_loop(sess, ops, 5, 2) == 5
@@ -367,7 +356,7 @@ def test_distributed_loop_stops_at_the_step_and_logs(fresh_graph, capsys):
 
 
 def test_distributed_loop_nan_and_signal(fresh_graph):
-  ops = _toy_ops(nan_from_step=3)
+  ops = h.toy_train_ops(train_prog, nan_from_step=3)
   with pytest.raises(train_prog.train_utils.TrainingDivergedError,
                      match='loss is nan at step 3'):
     with tf.train.MonitoredSession(

@@ -141,19 +141,8 @@ def test_resolve_checkpoint_order(tmp_path):
   assert test_prog.resolve_checkpoint(cfg, dirs) == (first, False)
 
 
-def _toy_ops(nan_from_step):
-  step = tf.train.get_or_create_global_step()
-  w = tf.get_variable('w', [], initializer=tf.ones_initializer())
-  increment = tf.assign_add(step, 1)
-  with tf.control_dependencies([increment]):
-    loss = tf.where(step >= nan_from_step, tf.constant(np.nan), w * 1.0)
-  return train_prog.TrainOps(loss, loss, step, tf.constant(0.1),
-                             tf.summary.scalar('w', w), None,
-                             tf.train.Saver())
-
-
 def test_nan_loss_stops_naming_the_step(tmp_path, fresh_graph):
-  ops = _toy_ops(nan_from_step=3)
+  ops = h.toy_train_ops(train_prog, nan_from_step=3)
   with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
     with pytest.raises(train_utils.TrainingDivergedError,
@@ -162,7 +151,7 @@ def test_nan_loss_stops_naming_the_step(tmp_path, fresh_graph):
 
 
 def test_interrupt_saves_at_current_step(tmp_path, fresh_graph, capsys):
-  ops = _toy_ops(nan_from_step=100)
+  ops = h.toy_train_ops(train_prog, nan_from_step=100)
 
   class StopAfter(object):
     """Reports a signal once two steps have run."""

@@ -94,3 +94,21 @@ def write_config(path, dataset_dir, snapshot_root, text=TINY_CONFIG):
   with open(path, 'w') as f:
     f.write(text.format(dataset_dir=dataset_dir, snapshot_root=snapshot_root))
   return path
+
+
+def toy_train_ops(train_module, nan_from_step=10 ** 6):
+  """TrainOps of a one-variable graph whose loss turns NaN at a step.
+
+  Each run of ``train_op`` increments the global step, so the training loops
+  can be tested for logging, stopping and NaN handling in milliseconds.
+  """
+  import numpy as np
+  import tensorflow as tf
+  step = tf.train.get_or_create_global_step()
+  w = tf.get_variable('w', [], initializer=tf.ones_initializer())
+  increment = tf.assign_add(step, 1)
+  with tf.control_dependencies([increment]):
+    loss = tf.where(step >= nan_from_step, tf.constant(np.nan), w * 1.0)
+  return train_module.TrainOps(loss, loss, step, tf.constant(0.1),
+                               tf.summary.scalar('w', w), None,
+                               tf.train.Saver())

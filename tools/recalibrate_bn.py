@@ -120,21 +120,11 @@ def rewrite_checkpoint(checkpoint_path, statistics):
 def build_statistics_graph(cfg):
   """Training input and the model in training mode; returns the moments."""
   import tensorflow as tf
-  from libs.datasets import data_generator
   from li_models import model
   from li_utils import model_config
+  import train  # the same training input pipeline as train.py
 
-  dataset = data_generator.Dataset(
-      dataset_name=cfg.dataset, split_name=cfg.train_split,
-      dataset_dir=cfg.dataset_dir, batch_size=cfg.train_batch_size,
-      crop_size=cfg.train_crop_size, min_resize_value=cfg.min_resize_value,
-      max_resize_value=cfg.max_resize_value, resize_factor=cfg.resize_factor,
-      min_scale_factor=cfg.min_scale_factor,
-      max_scale_factor=cfg.max_scale_factor,
-      scale_factor_step_size=cfg.scale_factor_step_size,
-      model_variant=cfg.model_variant, is_training=True,
-      should_shuffle=True, should_repeat=True)
-  samples = dataset.get_one_shot_iterator().get_next()
+  samples, dataset = train.train_samples(cfg)
   options = model_config.model_options_from_config(
       cfg, dataset.num_of_classes, cfg.train_crop_size)
   model.multi_scale_logits(samples['image'], options,

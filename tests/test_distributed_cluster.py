@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 
-import numpy as np
 import pytest
 import tensorflow as tf
 

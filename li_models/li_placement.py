@@ -34,6 +34,9 @@ MNV2_LI_BLOCKS = {
     'm': (15, 16),
 }
 
+# Options whose placement could not be checked against the original.
+UNVERIFIED_MNV2_OPTIONS = ('i',)
+
 RESNET_LI_UNITS = {
     'a': {'block3': 'last', 'block4': 'all'},
     'b': {'block4': 'all'},
@@ -110,6 +113,13 @@ def mobilenet_block_li_kwargs(options, bn_is_training):
     return {}
   mo.check_choice('li_backbone_option_mnv2', options.li_backbone_option_mnv2,
                   mo.MNV2_LI_OPTIONS)
+  if options.li_backbone_option_mnv2 in UNVERIFIED_MNV2_OPTIONS:
+    tf.logging.warning(
+        'li_backbone_option_mnv2=%s is not in the reference graphs read off '
+        'the original; its placement (blocks %s) is our reading and may not '
+        'load checkpoints trained with the original code',
+        options.li_backbone_option_mnv2,
+        MNV2_LI_BLOCKS[options.li_backbone_option_mnv2])
   kwargs = backbone_li_kwargs(options, bn_is_training)
   kwargs['li_location'] = options.li_location_for_expanded_conv
   return {block: dict(kwargs)

@@ -17,8 +17,8 @@ from dataset_generation import (build_ade20k_data, build_data,
                                 make_synthetic_shapes, remove_gt_colormap)
 from libs.datasets import data_generator
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(REPO, '..', 'shared', 'testdata')
+from conftest import REPO_ROOT as REPO, SHARED_DIR  # noqa: E402
+SHARED = os.path.join(SHARED_DIR, 'testdata')
 VOC_PALETTE = [0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0] + [0] * 744
 
 

@@ -8,8 +8,8 @@ import tensorflow as tf
 
 from libs.datasets import data_generator
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEEPLAB_DIR = os.path.join(REPO, '..', 'shared', 'testdata', 'deeplab_format')
+from conftest import SHARED_DIR  # noqa: E402
+DEEPLAB_DIR = os.path.join(SHARED_DIR, 'testdata', 'deeplab_format')
 
 
 @pytest.mark.skipif(not os.path.isdir(DEEPLAB_DIR),

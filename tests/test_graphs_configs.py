@@ -7,8 +7,7 @@ import pytest
 from li_utils import config as config_lib
 from li_utils import config_schema
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_DIR = os.path.join(os.path.dirname(REPO_ROOT), 'shared')
+from conftest import REPO_ROOT, SHARED_DIR  # noqa: E402
 ORIGINAL_VALUES = os.path.join(SHARED_DIR, 'reference',
                                'original_config_values.json')
 CONFIG_DIR = os.path.join(REPO_ROOT, 'config')

@@ -13,8 +13,7 @@ import os
 import numpy as np
 import pytest
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_DIR = os.path.join(os.path.dirname(REPO_ROOT), 'shared')
+from conftest import REPO_ROOT, SHARED_DIR  # noqa: E402
 REFERENCE_DIR = os.path.join(SHARED_DIR, 'reference', 'graphs')
 MANIFESTS = sorted(glob.glob(os.path.join(REFERENCE_DIR, '*.json')))
 SCALAR_FIELDS = ('dataset', 'num_classes', 'crop_size', 'logits_shape',

@@ -23,7 +23,7 @@ train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')
 test_prog = h.load_program('test')
 
-SHARED = os.path.join(os.path.dirname(h.REPO_ROOT), 'shared')
+from conftest import SHARED_DIR as SHARED  # noqa: E402
 
 
 @pytest.fixture(scope='module')

@@ -15,7 +15,7 @@ import os
 import sys
 
 import numpy as np
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from li_utils import eval_utils
 from li_utils import metrics

@@ -31,7 +31,7 @@ import signal
 import sys
 import time
 
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from li_utils import cluster as cluster_lib
 from li_utils import eval_utils

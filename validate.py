@@ -13,7 +13,7 @@ checkpoint state are never touched.
 import os
 import sys
 
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from li_utils import eval_utils
 from li_utils import metrics

@@ -6,7 +6,7 @@ feature (``layer_4/depthwise_output`` for MobileNetV2,
 to the decoder resolution, concatenated and refined by two 3x3 convolutions
 of 256 channels (separable ``decoder_conv0``/``decoder_conv1`` by default).
 """
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from libs.core import utils

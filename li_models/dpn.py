@@ -17,7 +17,7 @@ layout of the dense variants is the one of the published graphs
 (``denseASPP/layer<i>/reduce_layer`` next to
 ``denseASPP_layer<i>/second_conv``; ``li_denseASPP/layer<i>/...`` for LI).
 """
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from libs.core import utils

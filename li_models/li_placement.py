@@ -13,7 +13,7 @@ ResNet, ``li_resnet_option`` -> for each block, which units carry LI:
 ``li_resnet_block_pos = 'last_two'`` the ``'last'`` entries of block1..block3
 cover the last two units; block4 is unaffected (as in the reference graphs).
 """
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from li_models import model_options as mo

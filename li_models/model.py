@@ -5,7 +5,7 @@ Pipeline per input scale: backbone (``feature_extractor``) -> DPN (``dpn``)
 Variables are shared across scales and flipped inputs (AUTO_REUSE), so the
 graph of any call has the checkpoint's variable set exactly once.
 """
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from libs.core import utils

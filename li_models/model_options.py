@@ -9,7 +9,7 @@ op, so bad options never surface as errors from deep inside TensorFlow.
 """
 import collections
 
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 MOBILENET_VARIANTS = ('mobilenet_v2', 'li_mobilenet_v2')
 RESNET_VARIANTS = ('resnet_v1_50', 'resnet_v1_50_beta', 'li_resnet_v1_50_beta',

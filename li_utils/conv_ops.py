@@ -21,7 +21,7 @@ original networks (``.../lateral_inhibition``, ``.../depthwise``,
 ``.../pointwise``, ``.../expand``, ``.../project``, ``bottleneck_v1/conv1..3``).
 """
 import numpy as np
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from libs.core import utils

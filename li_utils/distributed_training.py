@@ -13,7 +13,7 @@ import socket
 import sys
 import time
 
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from li_utils import cluster as cluster_lib
 from li_utils.cluster import ClusterError
@@ -102,7 +102,7 @@ def device_scope(plan):
 def session_config(plan, base_config):
   """``base_config`` plus device filters: a worker talks to the parameter
   servers and itself only, never waiting for other workers."""
-  config = tf.compat.v1.ConfigProto()
+  config = tf.ConfigProto()
   config.CopyFrom(base_config)
   del config.device_filters[:]
   config.device_filters.extend(plan.device_filters)

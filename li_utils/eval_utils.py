@@ -98,7 +98,7 @@ def list_checkpoints(train_dir):
   Relative entries are resolved against ``train_dir``. Returns [] when the
   folder has no checkpoint state.
   """
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   if not os.path.isdir(train_dir):
     return []
   state = tf.train.get_checkpoint_state(train_dir)
@@ -126,7 +126,7 @@ def prune_checkpoints(train_dir, keep):
   Returns:
     The list of deleted files.
   """
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   listed = list_checkpoints(train_dir)
   keep = [os.path.abspath(k) for k in keep]
   deleted = []
@@ -393,7 +393,7 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images):
   'prediction' [1, H, W], 'label' [1, H, W, 1], 'image', 'original_image',
   'image_name'.
   """
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from libs.datasets import data_generator
   from li_utils import model_config
 
@@ -425,7 +425,7 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images):
 
 def restore_checkpoint(sess, saver, checkpoint_path):
   """Restores a checkpoint, with a one-line error when it is unusable."""
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   if not checkpoint_exists(checkpoint_path):
     raise CheckpointError('checkpoint %s not found (no %s.index)'
                           % (checkpoint_path, checkpoint_path))
@@ -451,7 +451,7 @@ def run_evaluation(sess, graph, desc='eval', per_image=False,
     ``(hist, image_mious, image_names)`` (the last two empty unless
     per_image).
   """
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from li_utils import metrics
 
   sess.run(graph.iterator.initializer)

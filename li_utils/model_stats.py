@@ -8,7 +8,7 @@ batch norm, resizes and activations do not).  Trainable parameters are the
 summed sizes of the trainable variables.
 """
 import numpy as np
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from li_models import model
 

@@ -21,7 +21,7 @@ overriding values the user already exported.
 """
 import os
 
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 # Environment variable that enables XLA auto-clustering of CPU ops; the
 # session's global_jit_level alone only clusters GPU ops in TF 1.15.
@@ -112,14 +112,14 @@ def session_config(intra_op_threads=None, inter_op_threads=None,
   intra = auto_intra if intra_op_threads is None else intra_op_threads
   inter = auto_inter if inter_op_threads is None else inter_op_threads
   configure_mkl_environment(intra or None)
-  config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=intra,
+  config = tf.ConfigProto(intra_op_parallelism_threads=intra,
                           inter_op_parallelism_threads=inter,
                           allow_soft_placement=allow_soft_placement)
   config.gpu_options.allow_growth = True
   if xla:
     enable_xla_cpu_autoclustering()
     config.graph_options.optimizer_options.global_jit_level = (
-        tf.compat.v1.OptimizerOptions.ON_1)
+        tf.OptimizerOptions.ON_1)
   return config
 
 

@@ -5,7 +5,7 @@ onto them.
 """
 
 import numpy as np
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 LI_SCOPE = 'lateral_inhibition'
 LI_WEIGHTS_NAME = 'li_weights'

@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 @pytest.fixture
 def fresh_graph():
   """Runs a test inside its own default graph."""
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   graph = tf.Graph()
   with graph.as_default():
     yield graph

@@ -42,11 +42,11 @@ def test_bad_thread_counts_are_one_line_errors(bad):
 
 
 def test_xla_sets_jit_level_and_cpu_flag(monkeypatch):
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   monkeypatch.setenv('TF_XLA_FLAGS', '--tf_xla_min_cluster_size=2')
   config = sc.session_config(xla=True)
   assert (config.graph_options.optimizer_options.global_jit_level ==
-          tf.compat.v1.OptimizerOptions.ON_1)
+          tf.OptimizerOptions.ON_1)
   flags = os.environ['TF_XLA_FLAGS'].split()
   assert flags == ['--tf_xla_min_cluster_size=2', '--tf_xla_cpu_global_jit']
   sc.enable_xla_cpu_autoclustering()  # idempotent

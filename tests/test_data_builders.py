@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 import pytest
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from dataset_generation import (build_ade20k_data, build_data,
                                 build_voc2012_data, celebamask_hq,
@@ -39,7 +39,7 @@ def _read_split(dataset_name, split, dataset_dir, crop=(65, 65)):
 
 def _raw_records(path):
   return [tf.train.Example.FromString(r)
-          for r in tf.compat.v1.io.tf_record_iterator(path)]
+          for r in tf.io.tf_record_iterator(path)]
 
 
 def _save_palette_label(array, path):

@@ -1,7 +1,7 @@
 """Input normalisation and DeepLab preprocessing (crop / pad / scale / flip)."""
 import numpy as np
 import pytest
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from libs.core import input_normalization
 from libs.datasets import input_preprocess, preprocess_utils

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from libs.datasets import data_generator
 
@@ -16,7 +16,7 @@ DEEPLAB_DIR = os.path.join(SHARED_DIR, 'testdata', 'deeplab_format')
                     reason='../shared is absent')
 def test_reads_records_written_by_deeplab(monkeypatch):
   warnings = []
-  monkeypatch.setattr(tf.compat.v1.logging, 'warning',
+  monkeypatch.setattr(tf.logging, 'warning',
                       lambda msg, *args: warnings.append(msg % args))
   with tf.Graph().as_default():
     dataset = data_generator.Dataset('pascal_voc_seg', 'val', DEEPLAB_DIR,

@@ -9,7 +9,7 @@ import zipfile
 
 import numpy as np
 from PIL import Image
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = os.path.join(REPO, 'dataset_generation')
@@ -57,7 +57,7 @@ def _add(archive, name, data):
 
 
 def _count(path):
-  return sum(1 for _ in tf.compat.v1.io.tf_record_iterator(path))
+  return sum(1 for _ in tf.io.tf_record_iterator(path))
 
 
 def test_ade20k_script_skips_download_and_builds(tmp_path):

@@ -13,7 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 import scipy.io
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 from PIL import Image
 
 from conftest import REPO_ROOT

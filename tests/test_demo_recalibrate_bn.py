@@ -1,7 +1,7 @@
 """tools/recalibrate_bn.py on a tiny slim graph (no full model)."""
 import numpy as np
 import pytest
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from tools import recalibrate_bn

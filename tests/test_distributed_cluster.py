@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 import test_programs_helpers as h
 from li_utils import cluster as cl
@@ -288,7 +288,7 @@ def test_device_scope_puts_variables_on_ps_cpus(config_file, fresh_graph):
   with dt.device_scope(local):
     c = tf.get_variable('c', [1])
   assert c.op.device == ''
-  base = tf.compat.v1.ConfigProto(allow_soft_placement=True)
+  base = tf.ConfigProto(allow_soft_placement=True)
   config = dt.session_config(plan, base)
   assert list(config.device_filters) == ['/job:ps', '/job:worker/task:1']
   assert config.allow_soft_placement and not base.device_filters
@@ -309,7 +309,7 @@ def test_wait_for_chief_times_out_then_sees_initialisation(config_file,
   with tf.Graph().as_default():
     var = tf.get_variable('shared_var', [3])
     ready = tf.report_uninitialized_variables(tf.global_variables())
-    config = tf.compat.v1.ConfigProto()
+    config = tf.ConfigProto()
     with pytest.raises(cl.ClusterError) as info:
       dt.wait_for_chief(plan, ready, config, poll_secs=0.05)
     assert 'the chief (worker task 0) has not initialised the model after '\

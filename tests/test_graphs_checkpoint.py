@@ -2,7 +2,7 @@
 import os
 
 import numpy as np
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from li_utils import config as config_lib
 from tools import graph_manifest

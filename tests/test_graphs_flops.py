@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from li_models import model_options as mo
 from li_utils import model_stats

@@ -1,7 +1,7 @@
 """Behaviour of the backbones, heads and the prediction functions."""
 import numpy as np
 import pytest
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from libs.core import utils

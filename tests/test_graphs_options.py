@@ -2,7 +2,7 @@
 import os
 
 import pytest
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from li_models import model
 from li_models import model_options as mo

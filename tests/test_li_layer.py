@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from li_utils import conv_ops

@@ -7,7 +7,7 @@ import sys
 import types
 
 import pytest
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 import test_programs_helpers as h
 from li_utils import eval_utils

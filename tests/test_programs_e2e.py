@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 import scipy.io
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 from PIL import Image
 
 import test_programs_helpers as h
@@ -47,7 +47,7 @@ def _train_dir(env, name='tiny', snap='snap'):
 def _event_tags(folder):
   tags = set()
   for path in glob.glob(os.path.join(folder, 'events.out.tfevents.*')):
-    for event in tf.compat.v1.train.summary_iterator(path):
+    for event in tf.train.summary_iterator(path):
       tags.update(v.tag for v in event.summary.value)
   return tags
 

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 import scipy.io
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from li_utils import eval_utils as eu
 from li_utils import metrics

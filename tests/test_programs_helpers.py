@@ -103,7 +103,7 @@ def toy_train_ops(train_module, nan_from_step=10 ** 6):
   can be tested for logging, stopping and NaN handling in milliseconds.
   """
   import numpy as np
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   step = tf.train.get_or_create_global_step()
   w = tf.get_variable('w', [], initializer=tf.ones_initializer())
   increment = tf.assign_add(step, 1)

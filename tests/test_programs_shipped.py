@@ -41,7 +41,7 @@ def _network_key(config_file, argv):
 def _train_checkpoint(config_file, argv, train_dir):
   """train.py's graph, session and loop (no steps: the initial model is
   saved) on constant inputs, so no input pipeline is built."""
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   cfg = config_lib.load_config(config_file, 'train', argv)
   with tf.Graph().as_default():
     samples = {'image': tf.zeros([2, 65, 65, 3]),
@@ -57,7 +57,7 @@ def _train_checkpoint(config_file, argv, train_dir):
 def _restore_into_eval_graph(config_file, argv, checkpoint):
   """test.py's eval graph (eval_utils.build_predictions + its Saver)."""
   import numpy as np
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from li_utils import eval_utils
   cfg = config_lib.load_config(config_file, 'test', argv)
   options = model_config.model_options_from_config(cfg, 5, [65, 65])
@@ -99,7 +99,7 @@ def test_shipped_config_checkpoints_restore_into_test_graph(tmp_path):
 
 def test_mismatched_checkpoint_is_a_clear_error(tmp_path, capsys):
   """A checkpoint of another network fails with one line, not a traceback."""
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   ckpt_dir = tmp_path / 'other'
   ckpt_dir.mkdir()
   with tf.Graph().as_default():

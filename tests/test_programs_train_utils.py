@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from li_utils import train_utils as tu
 

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 from PIL import Image
 
 from conftest import REPO_ROOT

@@ -175,7 +175,7 @@ def machine_info():
 
 def tensorflow_info():
   """TF build facts: version, git, compiler, MKL/oneDNN, CUDA, XLA flags."""
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from li_utils import session_config as sc
   return {'version': tf.version.VERSION, 'git_version': tf.version.GIT_VERSION,
           'compiler': tf.version.COMPILER_VERSION,
@@ -278,7 +278,7 @@ def load_bench_config(config_file, mode, dataset_dir, extra_flags=(),
 
 def in_memory_samples(batch, crop, num_classes, seed=0):
   """Image/label batch held in local variables (not constant-folded)."""
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   rng = np.random.RandomState(seed)
   images = rng.uniform(0, 255, size=[batch, crop[0], crop[1], 3])
   labels = rng.randint(0, num_classes, size=[batch, crop[0], crop[1], 1])
@@ -292,7 +292,7 @@ def in_memory_samples(batch, crop, num_classes, seed=0):
 
 def record_samples(cfg, batch, crop, seed=0):
   """Training batches from train.py's input pipeline (same arguments)."""
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from libs.datasets import data_generator
   dataset = data_generator.Dataset(
       dataset_name=cfg.dataset, split_name=cfg.train_split,
@@ -319,7 +319,7 @@ def build_train_step(cfg, seed=0):
   Returns:
     dict with 'graph', 'train_op', 'total_loss', 'use_memory', 'init'.
   """
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   import train
   from libs.datasets import data_generator
   descriptor = data_generator.get_descriptor(cfg.dataset)
@@ -353,7 +353,7 @@ def measure_train_step(cfg, warmup, repeats, session_kwargs):
   Records are timed first, from a cold pipeline, so prefetched batches do
   not hide a slow pipeline; the in-memory steps follow in the same session.
   """
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from li_utils import session_config as sc
   start = time.perf_counter()
   step = build_train_step(cfg)
@@ -371,7 +371,7 @@ def measure_train_step(cfg, warmup, repeats, session_kwargs):
 
 def measure_pipeline(cfg, warmup, repeats, session_kwargs):
   """Seconds per training batch of the input pipeline alone (no model)."""
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from li_utils import session_config as sc
   graph = tf.Graph()
   with graph.as_default():
@@ -389,7 +389,7 @@ def measure_eval(cfg, warmup, repeats, session_kwargs):
   Variables are freshly initialised (speed does not depend on the values).
   The iterator restarts when the split runs out.
   """
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from li_utils import eval_utils
   from li_utils import session_config as sc
   graph = tf.Graph()
@@ -417,7 +417,7 @@ def measure_eval(cfg, warmup, repeats, session_kwargs):
 
 def measure_matmul_gflops(size, repeats, session_kwargs):
   """Dense float32 ``size x size`` matmul GFLOP/s (median of repeats)."""
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from li_utils import session_config as sc
   graph = tf.Graph()
   with graph.as_default():

@@ -75,7 +75,7 @@ def _restore_or_create(sess, saver, init, checkpoint):
 
 
 def run_eval_worker(args, session_config, cfg_loader):
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from li_models import model
   from li_utils import model_config
   from libs.datasets import data_generator
@@ -104,7 +104,7 @@ def run_eval_worker(args, session_config, cfg_loader):
 
 
 def run_train_worker(args, session_config, cfg_loader):
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from tools import benchmark
   cfg = cfg_loader('train', ['--train_batch_size=%d' % args.batch,
                              '--train_crop_size=%d,%d' % (args.crop,

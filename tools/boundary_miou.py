@@ -72,7 +72,7 @@ def write_results(out_dir, accumulator, checkpoint):
 
 def evaluate(cfg, checkpoint, width):
   """Runs the test split through ``checkpoint``; returns the accumulator."""
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from li_utils import session_config
 
   eval_scales = eval_utils.eval_scales_of(cfg)

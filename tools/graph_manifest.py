@@ -29,10 +29,10 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import tensorflow.compat.v1 as tf  # noqa: E402
 
 if __name__ == '__main__':  # quiet deprecation notices of the imports below
-  tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+  tf.logging.set_verbosity(tf.logging.ERROR)
 
 from libs.datasets import data_generator  # noqa: E402
 from li_models import model  # noqa: E402
@@ -139,7 +139,7 @@ def _parse_args(argv):
 
 def main(argv=None):
   args, extra = _parse_args(sys.argv[1:] if argv is None else argv)
-  tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+  tf.logging.set_verbosity(tf.logging.ERROR)
   try:
     manifest = build_manifest(args.config_file, args.mode, extra)
   except (ValueError, data_generator.DatasetError) as e:

@@ -17,10 +17,10 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
       __file__))))
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-import tensorflow as tf  # noqa: E402
+import tensorflow.compat.v1 as tf  # noqa: E402
 
 if __name__ == '__main__':  # quiet deprecation notices of the imports below
-  tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+  tf.logging.set_verbosity(tf.logging.ERROR)
 
 from libs.datasets import data_generator  # noqa: E402
 from li_utils import config as config_lib  # noqa: E402
@@ -58,7 +58,7 @@ def main(argv=None):
   args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
   if bool(args.config_file) == bool(args.shipped):
     parser.error('give either --config_file or --shipped')
-  tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+  tf.logging.set_verbosity(tf.logging.ERROR)
   try:
     if args.config_file:
       flops, params, crop = config_flops_and_params(args.config_file, extra)

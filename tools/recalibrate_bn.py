@@ -87,7 +87,7 @@ def rewrite_checkpoint(checkpoint_path, statistics):
   Raises:
     ValueError: a layer's moving averages are missing or differ in shape.
   """
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   reader = tf.train.load_checkpoint(checkpoint_path)
   shapes = reader.get_variable_to_shape_map()
   replaced = {}
@@ -119,7 +119,7 @@ def rewrite_checkpoint(checkpoint_path, statistics):
 
 def build_statistics_graph(cfg):
   """Training input and the model in training mode; returns the moments."""
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from li_models import model
   from li_utils import model_config
   import train  # the same training input pipeline as train.py
@@ -139,7 +139,7 @@ def build_statistics_graph(cfg):
 
 
 def main(argv):
-  import tensorflow as tf
+  import tensorflow.compat.v1 as tf
   from li_utils import progress
   from li_utils import session_config
 

@@ -6,7 +6,7 @@ the ImageNet mean RGB subtracted. The input pipeline pads images with the pixel
 value that normalises to zero for the chosen backbone, so padding looks like
 "no signal" to the network.
 """
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 # Mean RGB of ImageNet used by the plain ResNet checkpoints.
 MEAN_RGB = (123.15, 115.90, 103.06)

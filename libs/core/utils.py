@@ -7,7 +7,7 @@ branches and the decoder.  Variable names follow the published LI-Convs
 graphs: a separable convolution called ``<scope>`` owns
 ``<scope>/depthwise/depthwise_weights`` and ``<scope>/pointwise/weights``.
 """
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 

@@ -20,7 +20,7 @@ import collections
 import glob
 import os
 
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from libs.datasets import input_preprocess
 # DeepLab's TFRecord feature keys, re-exported for the readers' users.
@@ -107,7 +107,7 @@ def count_records(files):
   """Number of records in the TFRecord `files`."""
   total = 0
   for path in files:
-    for _ in tf.compat.v1.io.tf_record_iterator(path):
+    for _ in tf.io.tf_record_iterator(path):
       total += 1
   return total
 
@@ -229,7 +229,7 @@ class Dataset(object):
       self._num_samples = count_records(self.files)
       expected = self._descriptor_size
       if expected is not None and expected != self._num_samples:
-        tf.compat.v1.logging.warning(
+        tf.logging.warning(
             '%s split %r: %d records found in %s, the dataset descriptor '
             'says %d; using the %d records present.', self.dataset_name,
             self.split_name, self._num_samples,

@@ -6,7 +6,7 @@ left-right flip. Evaluation: optional resize to range and padding up to the
 crop size only; nothing is ever cropped away, so an image larger than the crop
 keeps its size.
 """
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 from libs.core.input_normalization import mean_pixel
 from libs.datasets import preprocess_utils

@@ -5,7 +5,7 @@ are resized bilinearly and labels with nearest neighbour, both with
 ``align_corners=True``, so that a label stays attached to the pixel it
 describes.
 """
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 
 def _pair_shape(tensor):
@@ -25,9 +25,9 @@ def pad_to_bounding_box(image, offset_height, offset_width, target_height,
   bottom = target_height - offset_height - height
   right = target_width - offset_width - width
   checks = [
-      tf.compat.v1.assert_non_negative(
+      tf.assert_non_negative(
           bottom, message='target height < image height + offset'),
-      tf.compat.v1.assert_non_negative(
+      tf.assert_non_negative(
           right, message='target width < image width + offset'),
   ]
   with tf.control_dependencies(checks):
@@ -50,16 +50,16 @@ def random_crop(tensors, crop_height, crop_width, seed=None):
     raise ValueError('random_crop needs at least one tensor')
   height, width = _pair_shape(tensors[0])
   checks = [
-      tf.compat.v1.assert_greater_equal(
+      tf.assert_greater_equal(
           height, crop_height, message='crop height is larger than the image'),
-      tf.compat.v1.assert_greater_equal(
+      tf.assert_greater_equal(
           width, crop_width, message='crop width is larger than the image'),
   ]
   for other in tensors[1:]:
     other_height, other_width = _pair_shape(other)
-    checks.append(tf.compat.v1.assert_equal(
+    checks.append(tf.assert_equal(
         other_height, height, message='random_crop: heights differ'))
-    checks.append(tf.compat.v1.assert_equal(
+    checks.append(tf.assert_equal(
         other_width, width, message='random_crop: widths differ'))
   with tf.control_dependencies(checks):
     offset_h = tf.random.uniform([], maxval=height - crop_height + 1,
@@ -130,10 +130,10 @@ def randomly_scale_image_and_label(image, label=None, scale=1.0):
   new_size = tf.cast(
       tf.floor(tf.cast(tf.stack([height, width]), tf.float32) * scale),
       tf.int32)
-  image = tf.squeeze(tf.compat.v1.image.resize_bilinear(
+  image = tf.squeeze(tf.image.resize_bilinear(
       tf.expand_dims(image, 0), new_size, align_corners=True), [0])
   if label is not None:
-    label = tf.squeeze(tf.compat.v1.image.resize_nearest_neighbor(
+    label = tf.squeeze(tf.image.resize_nearest_neighbor(
         tf.expand_dims(label, 0), new_size, align_corners=True), [0])
   return image, label
 
@@ -182,12 +182,12 @@ def resize_to_range(image, label=None, min_size=None, max_size=None,
   """
   height, width = _pair_shape(image)
   new_size = compute_resized_size(height, width, min_size, max_size, factor)
-  resized = tf.squeeze(tf.compat.v1.image.resize_bilinear(
+  resized = tf.squeeze(tf.image.resize_bilinear(
       tf.expand_dims(tf.cast(image, tf.float32), 0), new_size,
       align_corners=align_corners), [0])
   resized.set_shape([None, None, image.get_shape()[-1]])
   if label is not None:
-    label = tf.squeeze(tf.compat.v1.image.resize_nearest_neighbor(
+    label = tf.squeeze(tf.image.resize_nearest_neighbor(
         tf.expand_dims(label, 0), new_size, align_corners=align_corners), [0])
     label.set_shape([None, None, 1])
   return resized, label

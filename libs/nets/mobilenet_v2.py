@@ -18,7 +18,7 @@ keyword arguments of ``li_utils.conv_ops.expanded_conv_with_lateral_inhibition``
 """
 import collections
 
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from li_utils import conv_ops

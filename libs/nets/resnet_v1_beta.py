@@ -17,7 +17,7 @@ Units built with ``li_utils.conv_ops.li_resnet_bottleneck``; ``li_units``
 maps ``'block<b>'`` to ``{unit index (1-based): LI kwargs}`` for the units
 that carry a lateral-inhibition layer.
 """
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 from tf_slim.nets import resnet_utils
 

@@ -21,6 +21,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from libs.core import utils
+from libs.core.batch_norm import batch_norm
 from li_models import li_placement
 from li_models import model_options as mo
 from li_utils import conv_ops
@@ -42,9 +43,9 @@ def dpn_arg_scope(weight_decay, is_training, fine_tune_batch_norm, reuse=None):
                        'epsilon': BATCH_NORM_EPSILON, 'scale': True}
   with slim.arg_scope([slim.conv2d, slim.separable_conv2d],
                       weights_regularizer=slim.l2_regularizer(weight_decay),
-                      activation_fn=tf.nn.relu, normalizer_fn=slim.batch_norm,
+                      activation_fn=tf.nn.relu, normalizer_fn=batch_norm,
                       padding='SAME', stride=1, reuse=reuse), \
-      slim.arg_scope([slim.batch_norm], **batch_norm_params) as sc:
+      slim.arg_scope([batch_norm], **batch_norm_params) as sc:
     return sc
 
 

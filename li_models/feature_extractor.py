@@ -8,6 +8,7 @@ outer variable scope of a variant is its checkpoint scope
 import tf_slim as slim
 
 from libs.core import input_normalization
+from libs.core.batch_norm import batch_norm
 from libs.nets import mobilenet_v2
 from libs.nets import resnet_v1_beta
 from li_models import li_placement
@@ -95,7 +96,7 @@ def extract_backbone_features(images, options, weight_decay=0.0001,
   with slim.arg_scope(resnet_v1_beta.resnet_arg_scope(
       weight_decay=weight_decay, batch_norm_decay=RESNET_BN_DECAY,
       batch_norm_epsilon=RESNET_BN_EPSILON, batch_norm_scale=True)):
-    with slim.arg_scope([slim.batch_norm], is_training=bn_training):
+    with slim.arg_scope([batch_norm], is_training=bn_training):
       return resnet_v1_beta.resnet_v1(
           inputs, num_layers, beta=variant.endswith('_beta'),
           multi_grid=options.multi_grid, output_stride=options.output_stride,

@@ -16,6 +16,7 @@ cover the last two units; block4 is unaffected (as in the reference graphs).
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from libs.core.batch_norm import batch_norm
 from li_models import model_options as mo
 
 MNV2_LI_BLOCKS = {
@@ -61,7 +62,7 @@ def _li_common_kwargs(options, bn_is_training, weight_decay):
   activation = _ACTIVATIONS[options.li_activation]
   normalizer_fn = normalizer_params = None
   if options.li_with_batch_norm:
-    normalizer_fn = slim.batch_norm
+    normalizer_fn = batch_norm
     normalizer_params = {'is_training': bn_is_training,
                          'decay': LI_BATCH_NORM_DECAY,
                          'epsilon': LI_BATCH_NORM_EPSILON,

@@ -131,7 +131,8 @@ def lateral_inhibition_layer(inputs,
       ``{'minval': 0.0, 'maxval': 0.15}``.
     li_weight_clip_values: ``(min, max)`` the weights are clipped to after
       every optimiser update; None disables the constraint.
-    li_normalizer_fn: e.g. ``slim.batch_norm``, created as ``<scope>/BatchNorm``.
+    li_normalizer_fn: e.g. ``libs.core.batch_norm.batch_norm``, created as
+      ``<scope>/BatchNorm``.
     li_normalizer_params: kwargs of the normaliser.
     li_weight_regularizer: regulariser of the weights, e.g. an L2 function.
     li_rate: dilation of the LI kernel.

@@ -4,15 +4,16 @@ import pytest
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from libs.core.batch_norm import batch_norm
 from tools import recalibrate_bn
 
 
 def _tiny_bn_graph(images, is_training):
   net = slim.conv2d(images, 4, [3, 3], scope='conv',
-                    normalizer_fn=slim.batch_norm,
+                    normalizer_fn=batch_norm,
                     normalizer_params={'is_training': is_training,
                                        'decay': 0.9997, 'scale': True})
-  return slim.batch_norm(net, is_training=is_training, scope='head/BatchNorm')
+  return batch_norm(net, is_training=is_training, scope='head/BatchNorm')
 
 
 def test_moments_are_found_with_their_variable_scopes():

@@ -7,6 +7,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from libs.core.batch_norm import batch_norm
 from li_utils import conv_ops
 
 
@@ -140,7 +141,7 @@ def test_not_trainable_and_extra_collection(fresh_graph):
 
 def test_normalizer_creates_batch_norm_under_scope(fresh_graph):
   conv_ops.lateral_inhibition_layer(
-      tf.zeros([1, 5, 5, 4]), scope='li', li_normalizer_fn=slim.batch_norm,
+      tf.zeros([1, 5, 5, 4]), scope='li', li_normalizer_fn=batch_norm,
       li_normalizer_params={'scale': True, 'is_training': False})
   names = sorted(v.op.name for v in tf.global_variables())
   assert names == ['li/BatchNorm/beta', 'li/BatchNorm/gamma',
@@ -248,7 +249,7 @@ def _names():
 
 def test_li_separable_conv_layout(fresh_graph):
   with slim.arg_scope([slim.conv2d, slim.separable_conv2d],
-                      normalizer_fn=slim.batch_norm, activation_fn=tf.nn.relu):
+                      normalizer_fn=batch_norm, activation_fn=tf.nn.relu):
     out = conv_ops.split_separable_conv2d_with_lateral_inhibition(
         tf.zeros([1, 9, 9, 8]), 16, rate=2, scope='branch_1',
         weight_decay=0.01)

@@ -21,6 +21,7 @@ import collections
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from libs.core.batch_norm import batch_norm
 from li_utils import conv_ops
 
 CONV = 'conv'
@@ -75,9 +76,9 @@ def training_scope(is_training=True, weight_decay=0.00004, stddev=0.09,
   initializer = tf.truncated_normal_initializer(stddev=stddev)
   with slim.arg_scope([slim.conv2d, slim.separable_conv2d],
                       weights_initializer=initializer,
-                      normalizer_fn=slim.batch_norm,
+                      normalizer_fn=batch_norm,
                       activation_fn=tf.nn.relu6, padding='SAME'), \
-      slim.arg_scope([slim.batch_norm], **batch_norm_params), \
+      slim.arg_scope([batch_norm], **batch_norm_params), \
       slim.arg_scope([slim.conv2d],
                      weights_regularizer=slim.l2_regularizer(weight_decay)), \
       slim.arg_scope([slim.separable_conv2d], weights_regularizer=None) as sc:
@@ -177,7 +178,7 @@ def mobilenet_base(inputs, conv_defs=V2_CONV_DEFS, depth_multiplier=1.0,
                 spec.expansion, expansion_divisor),
             stride=layer_stride, rate=layer_rate,
             kernel_size=(spec.kernel_size, spec.kernel_size),
-            normalizer_fn=slim.batch_norm, endpoints=block_end_points,
+            normalizer_fn=batch_norm, endpoints=block_end_points,
             scope=scopes[i], **li_kwargs)
         for key, value in block_end_points.items():
           end_points['%s/%s' % (end_point, key)] = value

@@ -21,6 +21,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 from tf_slim.nets import resnet_utils
 
+from libs.core.batch_norm import batch_norm
 from li_utils import conv_ops
 
 DEFAULT_MULTI_GRID = (1, 2, 4)
@@ -34,10 +35,20 @@ _UNITS_PER_BLOCK = {
 
 def resnet_arg_scope(weight_decay=0.0001, batch_norm_decay=0.997,
                      batch_norm_epsilon=1e-5, batch_norm_scale=True):
-  """tf_slim's ResNet arg scope (BN + relu, L2 on conv weights)."""
-  return resnet_utils.resnet_arg_scope(
-      weight_decay=weight_decay, batch_norm_decay=batch_norm_decay,
-      batch_norm_epsilon=batch_norm_epsilon, batch_norm_scale=batch_norm_scale)
+  """ResNet's arg scope: convolutions with He-initialised, L2-regularised
+  weights, BatchNorm and relu; max pooling with SAME padding."""
+  batch_norm_params = {'decay': batch_norm_decay,
+                       'epsilon': batch_norm_epsilon,
+                       'scale': batch_norm_scale,
+                       'updates_collections': tf.GraphKeys.UPDATE_OPS}
+  with slim.arg_scope([slim.conv2d],
+                      weights_regularizer=slim.l2_regularizer(weight_decay),
+                      weights_initializer=slim.variance_scaling_initializer(),
+                      activation_fn=tf.nn.relu, normalizer_fn=batch_norm,
+                      normalizer_params=batch_norm_params), \
+      slim.arg_scope([batch_norm], **batch_norm_params), \
+      slim.arg_scope([slim.max_pool2d], padding='SAME') as sc:
+    return sc
 
 
 def plain_root_block(net):

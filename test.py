@@ -20,6 +20,8 @@ import tensorflow.compat.v1 as tf
 from li_utils import eval_utils
 from li_utils import metrics
 from li_utils import session_config
+from libs.core import tf_compat
+from libs.core import tf_compat
 
 
 def resolve_checkpoint(cfg, dirs):
@@ -126,4 +128,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  tf_compat.use_graph_mode()
+  tf_compat.use_graph_mode()
   sys.exit(eval_utils.run_program('test.py', main, sys.argv[1:]))

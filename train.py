@@ -37,6 +37,7 @@ from li_utils import cluster as cluster_lib
 from li_utils import eval_utils
 from li_utils import progress
 from li_utils import train_utils
+from libs.core import tf_compat
 
 # sync_optimizer: the tf.train.SyncReplicasOptimizer of a --sync_replicas
 # run (None otherwise).
@@ -563,4 +564,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  tf_compat.use_graph_mode()
   sys.exit(eval_utils.run_program('train.py', main, sys.argv[1:]))

@@ -18,6 +18,8 @@ import tensorflow.compat.v1 as tf
 from li_utils import eval_utils
 from li_utils import metrics
 from li_utils import session_config
+from libs.core import tf_compat
+from libs.core import tf_compat
 
 
 def _merge_previous(val_dir, paths, mious):
@@ -92,4 +94,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  tf_compat.use_graph_mode()
+  tf_compat.use_graph_mode()
   sys.exit(eval_utils.run_program('validate.py', main, sys.argv[1:]))

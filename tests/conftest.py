@@ -1,4 +1,5 @@
-"""Shared pytest setup: the repo root on sys.path and quiet TensorFlow logs."""
+"""Shared pytest setup: the repo root on sys.path, quiet TensorFlow logs and,
+on TensorFlow 2.x, the 1.x graph behaviour the code is written for."""
 import os
 import sys
 
@@ -10,6 +11,10 @@ if REPO_ROOT not in sys.path:
   sys.path.insert(0, REPO_ROOT)
 
 import pytest  # noqa: E402
+
+from libs.core import tf_compat  # noqa: E402
+
+tf_compat.use_graph_mode()
 
 
 @pytest.fixture

@@ -47,6 +47,8 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import numpy as np  # noqa: E402
 
+from libs.core import tf_compat  # noqa: E402
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS_VERSION = 1
 TRAIN_FLOPS_FACTOR = 3.0
@@ -841,4 +843,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+  tf_compat.use_graph_mode()
   sys.exit(main())

@@ -32,6 +32,8 @@ import time
 
 import numpy as np
 
+from libs.core import tf_compat
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELATIVE_TOLERANCE = 1e-4
 DEFAULT_OTHER_PYTHON = os.path.join(REPO_ROOT, '.venv-intel', 'bin', 'python')
@@ -366,4 +368,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+  tf_compat.use_graph_mode()
   sys.exit(main())

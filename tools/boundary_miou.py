@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 
 from li_utils import boundary_metrics  # noqa: E402
 from li_utils import eval_utils  # noqa: E402
+from libs.core import tf_compat  # noqa: E402
 
 RESULT_TXT = 'boundary_result.txt'
 RESULT_MAT = 'boundary_result.mat'
@@ -129,4 +130,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  tf_compat.use_graph_mode()
   sys.exit(eval_utils.run_program('boundary_miou.py', main, sys.argv[1:]))

@@ -38,6 +38,7 @@ from libs.datasets import data_generator  # noqa: E402
 from li_models import model  # noqa: E402
 from li_utils import config as config_lib  # noqa: E402
 from li_utils import model_config  # noqa: E402
+from libs.core import tf_compat  # noqa: E402
 
 MODES = ('test', 'train')
 
@@ -161,4 +162,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+  tf_compat.use_graph_mode()
   sys.exit(main())

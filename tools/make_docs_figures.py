@@ -22,6 +22,7 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
 from li_utils import conv_ops, li_visualization  # noqa: E402
+from libs.core import tf_compat  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -124,4 +125,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+  tf_compat.use_graph_mode()
   main()

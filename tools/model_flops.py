@@ -26,6 +26,7 @@ from libs.datasets import data_generator  # noqa: E402
 from li_utils import config as config_lib  # noqa: E402
 from li_utils import model_config  # noqa: E402
 from li_utils import model_stats  # noqa: E402
+from libs.core import tf_compat  # noqa: E402
 
 # config -> (eval crop, float operations, trainable parameters) published
 # for the original code.
@@ -81,4 +82,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+  tf_compat.use_graph_mode()
   sys.exit(main())

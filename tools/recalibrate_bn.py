@@ -31,6 +31,7 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
 import numpy as np  # noqa: E402
 
 from li_utils import eval_utils  # noqa: E402
+from libs.core import tf_compat  # noqa: E402
 
 _FUSED_TYPES = ('FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3')
 
@@ -192,4 +193,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  tf_compat.use_graph_mode()
   sys.exit(eval_utils.run_program('recalibrate_bn.py', main, sys.argv[1:]))

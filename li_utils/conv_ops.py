@@ -173,7 +173,7 @@ def lateral_inhibition_layer(inputs,
                      '(batch, height, width, channels for NHWC), got shape %s'
                      % (inputs.shape,))
   channel_axis = 3 if data_format == 'NHWC' else 1
-  num_channels = inputs.shape[channel_axis].value
+  num_channels = tf.dimension_value(inputs.shape[channel_axis])
   if num_channels is None:
     raise ValueError('lateral_inhibition_layer needs a known channel dimension '
                      '(axis %d), got shape %s' % (channel_axis, inputs.shape))
@@ -310,7 +310,7 @@ def expanded_conv_with_lateral_inhibition(
                          li_weight_regularizer)
   endpoints = endpoints if endpoints is not None else {}
   with tf.variable_scope(scope, default_name='expanded_conv'):
-    input_depth = input_tensor.shape[3].value
+    input_depth = tf.dimension_value(input_tensor.shape[3])
     net = input_tensor
     if li_location == 'after_input':
       net = lateral_inhibition_layer(tf.nn.relu(net), scope=LI_SCOPE,
@@ -318,7 +318,7 @@ def expanded_conv_with_lateral_inhibition(
       endpoints['lateral_inhibition_output'] = net
     inner_size = (expansion_size(input_depth) if callable(expansion_size)
                   else int(expansion_size))
-    if inner_size > net.shape[3].value:
+    if inner_size > tf.dimension_value(net.shape[3]):
       net = slim.conv2d(net, inner_size, 1, normalizer_fn=normalizer_fn,
                         scope='expand')
       endpoints['expansion_output'] = net

@@ -89,7 +89,7 @@ def _check_run(out, name):
   mat = scipy.io.loadmat(os.path.join(test_dir, 'test_result.mat'))
   assert {'hist_total', 'miou', 'acc', 'acc_cls', 'fwavacc'} <= set(mat)
   assert mat['hist_total'].shape == (5, 5)
-  miou, acc = float(mat['miou']), float(mat['acc'])
+  miou, acc = mat['miou'].item(), mat['acc'].item()
   assert float(match.group(1)) == pytest.approx(100 * miou, abs=0.006)
   plots = os.listdir(os.path.join(test_dir, 'plots'))
   assert len(plots) == 2 and all(p.endswith('_plot.png') for p in plots)
@@ -105,8 +105,8 @@ def _check_run(out, name):
   # The boundary tool scores the same predictions as test.py.
   np.testing.assert_array_equal(bmat['hist_total'], mat['hist_total'])
   assert 0 < bmat['hist_boundary'].sum() < bmat['hist_total'].sum()
-  assert int(bmat['boundary_width']) == 5
-  return miou, acc, float(bmat['boundary_miou'])
+  assert bmat['boundary_width'].item() == 5
+  return miou, acc, bmat['boundary_miou'].item()
 
 
 def _summary_value(text, row, column):

@@ -155,8 +155,8 @@ def test_train_interrupt_resume_validate_test(env, capsys):
   assert hist.shape == (5, 5) and hist.sum() == expected_pixels
   with np.errstate(invalid='ignore', divide='ignore'):
     iou = np.diag(hist) / (hist.sum(0) + hist.sum(1) - np.diag(hist))
-  assert float(mat['miou']) == pytest.approx(np.nanmean(iou))
-  assert float(mat['acc']) == pytest.approx(np.trace(hist) / hist.sum())
+  assert mat['miou'].item() == pytest.approx(np.nanmean(iou))
+  assert mat['acc'].item() == pytest.approx(np.trace(hist) / hist.sum())
   assert line.startswith('mIoU: %.2f%%' % (100 * np.nanmean(iou)))
   assert mat['test_mious'].size == h.NUM_VAL
   assert eval_utils._as_str_list(mat['test_image_names']) == env['val_names']

@@ -94,7 +94,7 @@ def test_test_results_files(tmp_path):
   mat = scipy.io.loadmat(os.path.join(out, 'test_result.mat'))
   np.testing.assert_array_equal(mat['hist_total'], hist)
   for key in ('miou', 'acc', 'acc_cls', 'fwavacc'):
-    assert float(mat[key]) == pytest.approx(getattr(m, key))
+    assert mat[key].item() == pytest.approx(getattr(m, key))
   np.testing.assert_allclose(mat['test_mious'].ravel(), [0.5, 0.75])
   assert eu._as_str_list(mat['test_image_names']) == ['a', 'b']
   eu.write_test_results(out, hist, m)

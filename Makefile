@@ -1,23 +1,59 @@
 # Two commands to get going: `make demo` and `make test`. Both create the
 # virtual environment on first use. Pick the interpreter with PYTHON=...
+#
+# TF=1 (default): TensorFlow 1.15.5 on Python 3.7 in .venv, the reference
+# stack. TF=2: the newest TensorFlow 2.x in .venv-tf2, on the newest Python
+# 3.9-3.12 found (requirements-tf2.txt); GPU=1 adds CUDA from pip
+# (requirements-tf2-gpu.txt). Every target below works with either.
+TF ?= 1
+ifeq ($(TF),2)
+VENV := .venv-tf2
+REQUIREMENTS := requirements-tf2.txt
+FIND_PYTHON := tools/find_python_tf2.sh
+DEMO_OUTPUT ?= demo_output_tf2
+# The TF 2 run of CI: graphs, checkpoints, golden results and the programs
+# (`make test TF=2 TESTS=tests` runs everything).
+TESTS ?= tests/test_graphs_reference.py tests/test_graphs_checkpoint.py \
+	tests/test_graphs_model.py tests/test_graphs_options.py \
+	tests/test_graphs_configs.py tests/test_graphs_flops.py \
+	tests/test_batch_norm.py tests/test_li_layer.py \
+	tests/test_data_reader.py tests/test_programs_e2e.py \
+	tests/test_programs_cli.py tests/test_programs_shipped.py \
+	tests/test_programs_train_utils.py tests/test_programs_eval_utils.py \
+	tests/test_programs_metrics.py
+else ifeq ($(TF),1)
 VENV := .venv
+REQUIREMENTS := requirements.txt
+FIND_PYTHON := tools/find_python37.sh
+TESTS ?= tests
+else
+$(error TF must be 1 (TensorFlow 1.15, the default) or 2 (TensorFlow 2.x); got '$(TF)')
+endif
 VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
 .PHONY: setup test demo bench clean-venv
 
-# TensorFlow build in $(VENV): BACKEND=tensorflow (default: tensorflow 1.15.5
-# of requirements.txt, CPU), BACKEND=gpu (tensorflow-gpu 1.15.5, CUDA 10.0 /
-# cuDNN 7.6; requirements-gpu.txt) or BACKEND=intel (intel-tensorflow 1.15.2,
-# oneDNN/MKL, the fastest on CPUs; requirements-intel.txt). The three wheels
-# share one Python package, so switching uninstalls the others first. A plain
-# `make setup` switches back to the default. One stamp per backend.
+# TensorFlow build in .venv (TF=1): BACKEND=tensorflow (default: tensorflow
+# 1.15.5 of requirements.txt, CPU), BACKEND=gpu (tensorflow-gpu 1.15.5, CUDA
+# 10.0 / cuDNN 7.6; requirements-gpu.txt; GPU=1 means the same) or
+# BACKEND=intel (intel-tensorflow 1.15.2, oneDNN/MKL, the fastest on CPUs;
+# requirements-intel.txt). The three wheels share one Python package, so
+# switching uninstalls the others first. A plain `make setup` switches back
+# to the default. One stamp per backend.
 BACKEND ?= tensorflow
+ifeq ($(TF)$(GPU),11)
+BACKEND := gpu
+endif
 BACKENDS := tensorflow gpu intel
 TF_WHEELS := tensorflow tensorflow-gpu intel-tensorflow
 PIP := $(VENV_PY) -m pip --disable-pip-version-check
 
+ifeq ($(TF),2)
+setup: $(STAMP) $(if $(filter 1,$(GPU)),$(VENV)/.cuda-installed,)
+else
 setup: $(STAMP) $(VENV)/.backend-$(BACKEND)
+endif
 
 $(VENV)/.backend-%: $(STAMP)
 	@set -e; \
@@ -35,34 +71,46 @@ $(VENV)/.backend-%: $(STAMP)
 	$(VENV_PY) -c "import tensorflow as tf; print('TensorFlow', tf.__version__, '($$name, CUDA build: %s)' % tf.test.is_built_with_cuda(), 'in $(VENV)')"; \
 	touch $@
 
-$(STAMP): requirements.txt
-	@set -e; py=$$(bash tools/find_python37.sh); \
+$(STAMP): $(REQUIREMENTS)
+	@set -e; py=$$(bash $(FIND_PYTHON)); \
 	echo "Creating $(VENV) with $$py"; \
 	if [ ! -x $(VENV_PY) ]; then "$$py" -m venv $(VENV); fi; \
-	$(VENV_PY) -m pip install --quiet --disable-pip-version-check "pip<24"; \
-	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt; \
-	$(VENV_PY) -c "import tensorflow, tf_slim; print('TensorFlow', tensorflow.__version__, 'ready in $(VENV)')"; \
+	$(if $(filter 1,$(TF)),$(VENV_PY) -m pip install --quiet --disable-pip-version-check "pip<24";) \
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS); \
+	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -c "import sys, tensorflow, tf_slim; print('TensorFlow', tensorflow.__version__, 'on Python %d.%d' % sys.version_info[:2], 'ready in $(VENV)')"; \
 	touch $(STAMP)
 
-test: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m pytest tests -q -p no:cacheprovider
+# GPU=1 with TF=2: the CUDA libraries of tensorflow[and-cuda], pinned in
+# requirements-tf2-gpu.txt. They stay installed until `make clean-venv TF=2`
+# (TensorFlow runs on the CPU when no GPU is found).
+$(VENV)/.cuda-installed: requirements-tf2-gpu.txt $(STAMP)
+	@set -e; tf=$$($(VENV_PY) -c "from importlib.metadata import version; print(version('tensorflow'))"); \
+	echo "Installing CUDA for tensorflow $$tf into $(VENV)"; \
+	$(PIP) install --quiet -r requirements-tf2-gpu.txt "tensorflow[and-cuda]==$$tf"; \
+	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -c "import tensorflow as tf; gpus = tf.config.list_physical_devices('GPU'); print('TensorFlow', tf.__version__, '(CUDA build: %s)' % tf.test.is_built_with_cuda(), 'sees', len(gpus), 'GPU(s)', [g.name for g in gpus])"; \
+	touch $@
 
-# CPU demo (synthetic shapes, LI-MNV2 + LI-ASPP from scratch) -> demo_output/.
-# DEMO_OUTPUT=dir picks the folder, DEMO_FORCE=1 replaces an earlier run.
+# TESTS=... picks the test files (TF=1: all of them; TF=2: see above).
+test: $(STAMP)
+	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m pytest $(TESTS) -q -p no:cacheprovider
+
+# CPU demo (synthetic shapes, LI-MNV2 + LI-ASPP from scratch) -> demo_output/
+# (TF=2: demo_output_tf2/). DEMO_OUTPUT=dir picks the folder, DEMO_FORCE=1 replaces an earlier run.
 demo: $(STAMP)
-	bash runners/demo.sh
+	PYTHON="$(CURDIR)/$(VENV_PY)" $(if $(filter 2,$(TF)),DEMO_OUTPUT="$(DEMO_OUTPUT)",) bash runners/demo.sh
 
 # The demo plus the MNV2 + ASPP baseline, side by side (reuses a finished
 # `make demo` in the same folder).
 .PHONY: demo-compare
 demo-compare: $(STAMP)
-	bash runners/demo.sh --compare
+	PYTHON="$(CURDIR)/$(VENV_PY)" $(if $(filter 2,$(TF)),DEMO_OUTPUT="$(DEMO_OUTPUT)",) bash runners/demo.sh --compare
 
 # Training/eval cost table -> bench/results.json (QUICK=1: < 5 minutes).
 # Backend comparison (needs .venv-intel, see requirements-intel.txt):
 #   $(VENV_PY) -m tools.benchmark --compare_backends
+# TF=2 writes bench/results-tf2.json.
 bench: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m tools.benchmark $(if $(QUICK),--quick,)
+	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m tools.benchmark $(if $(QUICK),--quick,) $(if $(filter 2,$(TF)),--output bench/results-tf2.json,)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -119,9 +119,11 @@ OPTIONS = [
     _opt('min_resize_value', 'int', None, _ALL_MODES,
          'Resize so the short side reaches this.'),
     _opt('max_resize_value', 'int', None, _ALL_MODES,
-         'Resize so the long side stays below this.'),
+         'Resize so the long side stays below this (see resize_factor).'),
     _opt('resize_factor', 'int', None, _ALL_MODES,
-         'Resized sizes are a multiple of this plus one.'),
+         'Resized sizes are rounded up to a multiple of this plus one; '
+         'the long side stays below the largest such size under '
+         'max_resize_value.'),
     _opt('intra_op_threads', 'int', None, _ALL_MODES,
          'Threads inside one op (None: every usable CPU; 0: TF default).'),
     _opt('inter_op_threads', 'int', None, _ALL_MODES,

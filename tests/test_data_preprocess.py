@@ -123,7 +123,9 @@ def test_eval_resize_to_range_sets_original_image():
   (original, out_image, out_label), = _run_preprocess(
       image, label, runs=1, crop_height=65, crop_width=65, is_training=False,
       min_resize_value=33, max_resize_value=65, resize_factor=16)
-  # short side 40 -> 33: 33 x 49.5 -> floor 49 -> rounded up to 16k+1 = 49
+  # The maximum 65 is lowered to 49; short side 40 -> 33 makes the long
+  # side ceil(49.5) = 50 > 49, so the long side goes to 49 instead:
+  # 32.67 x 49 -> ceil 33 x 49, already of the form 16k + 1.
   assert original.shape == (33, 49, 3)
   assert out_image.shape == (65, 65, 3)
   assert set(np.unique(out_label[:33, :49])) <= set(np.unique(label))
@@ -136,19 +138,100 @@ def test_training_without_label_is_an_error():
           tf.zeros([10, 10, 3]), None, 5, 5, is_training=True)
 
 
+# Sizes measured with the original LI-Convs code (its older DeepLab
+# resize_to_range), min = max resize value, factor 16 as in the ADE20K
+# configs.
+ORIGINAL_RESIZE_FIGURES = [
+    ((512, 683), 257, (193, 241)),
+    ((256, 256), 257, (241, 241)),
+    ((1024, 1024), 257, (241, 241)),
+    ((512, 683), 513, (385, 497)),
+    ((97, 97), 513, (497, 497)),
+    # float32: 97 * (241 / 97) = 241.00002 -> ceil 242 -> 16k + 1 = 257.
+    ((97, 97), 257, (257, 257)),
+]
+
+
+def _resized_size(size, min_size, max_size, factor):
+  with tf.Graph().as_default(), tf.Session() as sess:
+    return tuple(sess.run(preprocess_utils.compute_resized_size(
+        size[0], size[1], min_size, max_size, factor)))
+
+
+@pytest.mark.parametrize('size, resize_value, expected',
+                         ORIGINAL_RESIZE_FIGURES)
+def test_resize_to_range_matches_the_original(size, resize_value, expected):
+  assert _resized_size(size, resize_value, resize_value, 16) == expected
+
+
+def test_lowered_max_size():
+  assert preprocess_utils.lowered_max_size(257, 16) == 241
+  assert preprocess_utils.lowered_max_size(513, 16) == 497
+  assert preprocess_utils.lowered_max_size(250, 16) == 241
+  assert preprocess_utils.lowered_max_size(258, 16) == 257
+
+
 @pytest.mark.parametrize('size, min_size, max_size, factor, expected', [
     ((100, 200), 50, None, None, (50, 100)),
     ((100, 200), 50, 80, None, (40, 80)),
+    # max 80 -> 73; 100 x 200 at 73/200 = 36.5 x 73 -> ceil 37 -> 41 x 73.
     ((100, 200), 50, 80, 8, (41, 73)),
-    ((30, 20), 33, 100, 16, (49, 33)),
+    # 30 x 20 at 33/20: 49.5 x 33 -> ceil 50 -> 65 x 33 (max 100 -> 97).
+    ((30, 20), 33, 100, 16, (65, 33)),
+    ((30, 20), 33, 100, None, (50, 33)),
     ((300, 200), None, 150, None, (150, 100)),
     ((30, 20), None, 150, None, (30, 20)),
+    ((30, 20), None, 150, 16, (33, 33)),
 ])
 def test_compute_resized_size(size, min_size, max_size, factor, expected):
-  with tf.Graph().as_default(), tf.Session() as sess:
-    result = sess.run(preprocess_utils.compute_resized_size(
-        size[0], size[1], min_size, max_size, factor))
-  assert tuple(result) == expected
+  assert _resized_size(size, min_size, max_size, factor) == expected
+
+
+def _np_resize_bilinear_align_corners(image, out_h, out_w):
+  in_h, in_w = image.shape[:2]
+  ys = np.arange(out_h) * (in_h - 1) / float(out_h - 1)
+  xs = np.arange(out_w) * (in_w - 1) / float(out_w - 1)
+  y0 = np.floor(ys).astype(int)
+  x0 = np.floor(xs).astype(int)
+  y1 = np.minimum(y0 + 1, in_h - 1)
+  x1 = np.minimum(x0 + 1, in_w - 1)
+  dy = (ys - y0)[:, None, None]
+  dx = (xs - x0)[None, :, None]
+  image = image.astype(np.float64)
+  top = image[y0][:, x0] * (1 - dx) + image[y0][:, x1] * dx
+  bottom = image[y1][:, x0] * (1 - dx) + image[y1][:, x1] * dx
+  return top * (1 - dy) + bottom * dy
+
+
+def _np_resize_nearest_align_corners(label, out_h, out_w):
+  in_h, in_w = label.shape[:2]
+  # Halves round away from zero (C's roundf), not to even.
+  ys = np.floor(np.arange(out_h) * (in_h - 1) / float(out_h - 1) + 0.5)
+  xs = np.floor(np.arange(out_w) * (in_w - 1) / float(out_w - 1) + 0.5)
+  ys, xs = ys.astype(int), xs.astype(int)
+  return label[ys][:, xs]
+
+
+@pytest.mark.parametrize('is_training', [False, True])
+def test_resize_to_range_in_the_pipeline(is_training):
+  """Training and evaluation resize alike: the image bilinearly and the
+  label by nearest neighbour, both with aligned corners, to the original's
+  size (12 x 16 at min = max = 33, factor 8 -> 25 x 25: max 33 -> 25, the
+  long side 16 * 25 / 16 = 25, the short side ceil(18.75) = 19 -> 25)."""
+  image, label = _block_example(12, 16, block=3)
+  (original, out_image, out_label), = _run_preprocess(
+      image, label, runs=1, crop_height=25, crop_width=25,
+      is_training=is_training, min_resize_value=33, max_resize_value=33,
+      resize_factor=8)
+  want_image = _np_resize_bilinear_align_corners(image, 25, 25)
+  want_label = _np_resize_nearest_align_corners(label, 25, 25)
+  if is_training:  # random crop of the whole image and random flip
+    if not np.allclose(out_image, want_image, atol=1e-3):
+      want_image, want_label = want_image[:, ::-1], want_label[:, ::-1]
+  else:
+    np.testing.assert_allclose(original, want_image, atol=1e-3)
+  np.testing.assert_allclose(out_image, want_image, atol=1e-3)
+  np.testing.assert_array_equal(out_label, want_label)
 
 
 def test_random_scale_values_and_errors():
@@ -165,6 +248,15 @@ def test_random_scale_values_and_errors():
   assert steps <= {0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0} and len(steps) > 3
   assert all(0.5 <= v[1] <= 2.0 for v in values)
   assert all(v[2] == 1.5 for v in values)
+
+
+def test_random_scale_grid_truncates_the_step_count():
+  """int((2.0 - 0.5) / 0.4 + 1) = 4 scales, evenly spaced from min to
+  max (rounding would give 5: 0.5, 0.875, ...)."""
+  with tf.Graph().as_default(), tf.Session() as sess:
+    scale = preprocess_utils.get_random_scale(0.5, 2.0, 0.4, seed=1)
+    seen = {round(float(sess.run(scale)), 4) for _ in range(60)}
+  assert seen == {0.5, 1.0, 1.5, 2.0}
 
 
 def test_mean_pixel_and_normalize_images():

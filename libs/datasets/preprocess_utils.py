@@ -95,8 +95,10 @@ def flip_dim(tensors, prob=0.5, dim=1, seed=None):
 def get_random_scale(min_scale_factor, max_scale_factor, step_size, seed=None):
   """Draws a scale factor for data augmentation.
 
-  step_size 0 draws uniformly from [min, max]; otherwise one of
-  min, min + step, ..., max is picked uniformly.
+  step_size 0 draws uniformly from [min, max); otherwise one of
+  ``int((max - min) / step + 1)`` evenly spaced scales from min to max is
+  picked uniformly (``int`` truncates: min 0.5, max 2.0, step 0.4 gives the
+  four scales 0.5, 1.0, 1.5, 2.0).
 
   Raises:
     ValueError: min_scale_factor < 0 or min_scale_factor > max_scale_factor.
@@ -112,7 +114,7 @@ def get_random_scale(min_scale_factor, max_scale_factor, step_size, seed=None):
   if step_size == 0:
     return tf.random.uniform([], minval=min_scale_factor,
                              maxval=max_scale_factor, seed=seed)
-  num_steps = int(round((max_scale_factor - min_scale_factor) / step_size)) + 1
+  num_steps = int((max_scale_factor - min_scale_factor) / step_size + 1)
   scales = tf.linspace(float(min_scale_factor), float(max_scale_factor),
                        num_steps)
   index = tf.random.uniform([], maxval=num_steps, dtype=tf.int32, seed=seed)
@@ -138,38 +140,66 @@ def randomly_scale_image_and_label(image, label=None, scale=1.0):
   return image, label
 
 
+def lowered_max_size(max_size, factor):
+  """The largest ``k * factor + 1`` strictly below ``max_size``.
+
+  resize_to_range bounds the long side by this value (not by ``max_size``
+  itself) when a factor is given: 257 -> 241 and 513 -> 497 for factor 16.
+  """
+  return max_size + (factor - (max_size - 1) % factor) % factor - factor
+
+
+def round_up_to_factor(size, factor):
+  """Rounds each entry of the int32 ``size`` up to ``k * factor + 1``."""
+  return size + (factor - (size - 1) % factor) % factor
+
+
 def compute_resized_size(height, width, min_size=None, max_size=None,
                          factor=None):
   """Size that resize_to_range produces, as int32 tensor [new_h, new_w].
 
-  The short side is scaled to `min_size` unless that makes the long side
-  exceed `max_size`, in which case the long side is scaled to `max_size`.
-  With `factor`, each side is rounded up to a multiple of factor plus one
-  (and max_size first lowered to such a value so the bound still holds).
-  Works with Python numbers or scalar tensors.
+  The short side is scaled to ``min_size``; if the long side then exceeds
+  the maximum, the long side is scaled to the maximum instead. Sizes are
+  rounded up (ceil), in float32 arithmetic (97 x 97 at maximum 241 gives
+  242 before the factor rounding). With ``factor`` the maximum is first
+  lowered to ``lowered_max_size(max_size, factor)`` and both sides are
+  finally rounded up to ``k * factor + 1``. With only ``max_size``, images
+  larger than it shrink and smaller ones keep their size.
+
+  Measured with the original code: 512x683 at min = max = 257, factor 16
+  -> 193x241; 256x256 and 1024x1024 -> 241x241; 97x97 -> 257x257; at 513:
+  512x683 -> 385x497 and 97x97 -> 497x497.
+
+  Args:
+    height, width: Python numbers or scalar tensors.
+    min_size, max_size, factor: Python numbers or None.
   """
   if min_size is None and max_size is None:
     raise ValueError('compute_resized_size needs min_size or max_size')
   if factor is not None and max_size is not None:
-    max_size = max_size - (max_size - 1) % factor
+    max_size = lowered_max_size(max_size, factor)
   height_f = tf.cast(height, tf.float32)
   width_f = tf.cast(width, tf.float32)
   sizes = tf.stack([height_f, width_f])
+
+  def ceil_size(scale):
+    return tf.cast(tf.math.ceil(sizes * scale), tf.int32)
+
+  if max_size is not None:
+    max_f = tf.constant(float(max_size), tf.float32)
+    small_size = ceil_size(max_f / tf.maximum(height_f, width_f))
   if min_size is not None:
-    scale = float(min_size) / tf.minimum(height_f, width_f)
-    new_size = tf.cast(tf.floor(sizes * scale), tf.int32)
+    min_f = tf.constant(float(min_size), tf.float32)
+    new_size = ceil_size(min_f / tf.minimum(height_f, width_f))
     if max_size is not None:
-      small_scale = float(max_size) / tf.maximum(height_f, width_f)
-      small_size = tf.cast(tf.floor(sizes * small_scale), tf.int32)
-      new_size = tf.cond(tf.reduce_max(new_size) > max_size,
-                         lambda: small_size, lambda: new_size)
+      too_large = tf.cast(tf.reduce_max(new_size), tf.float32) > max_f
+      new_size = tf.cond(too_large, lambda: small_size, lambda: new_size)
   else:
-    # Only a maximum: shrink images that are too large, keep the others.
-    scale = tf.minimum(
-        1.0, float(max_size) / tf.maximum(height_f, width_f))
-    new_size = tf.cast(tf.floor(sizes * scale), tf.int32)
+    too_large = tf.maximum(height_f, width_f) > max_f
+    new_size = tf.cond(too_large, lambda: small_size,
+                       lambda: tf.cast(sizes, tf.int32))
   if factor is not None:
-    new_size += (factor - (new_size - 1) % factor) % factor
+    new_size = round_up_to_factor(new_size, factor)
   return new_size
 
 

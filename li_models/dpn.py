@@ -35,12 +35,17 @@ IMAGE_POOLING_SCOPE = 'image_pooling'
 CONCAT_PROJECTION_SCOPE = 'concat_projection'
 
 
+def dpn_batch_norm_params(is_training, fine_tune_batch_norm):
+  """BatchNorm arguments of the DPN and the decoder (and of their LI
+  layers): batch statistics only when training with fine_tune_batch_norm."""
+  return {'is_training': bool(is_training and fine_tune_batch_norm),
+          'decay': BATCH_NORM_DECAY, 'epsilon': BATCH_NORM_EPSILON,
+          'scale': True}
+
+
 def dpn_arg_scope(weight_decay, is_training, fine_tune_batch_norm, reuse=None):
   """BN + relu convolutions with L2 weight decay, as in DeepLab's heads."""
-  batch_norm_params = {'is_training': bool(is_training and
-                                           fine_tune_batch_norm),
-                       'decay': BATCH_NORM_DECAY,
-                       'epsilon': BATCH_NORM_EPSILON, 'scale': True}
+  batch_norm_params = dpn_batch_norm_params(is_training, fine_tune_batch_norm)
   with slim.arg_scope([slim.conv2d, slim.separable_conv2d],
                       weights_regularizer=slim.l2_regularizer(weight_decay),
                       activation_fn=tf.nn.relu, normalizer_fn=batch_norm,
@@ -76,11 +81,11 @@ def _image_pooling(features, options, crop_size):
 
 
 def _separable_branch(features, depth, rate, options, li_branch,
-                      bn_is_training, weight_decay, scope):
+                      bn_params, weight_decay, scope):
   if options.dpn_variant.startswith('li_'):
     return conv_ops.split_separable_conv2d_with_lateral_inhibition(
         features, depth, rate=rate, weight_decay=weight_decay, scope=scope,
-        **li_placement.dpn_li_kwargs(options, li_branch, bn_is_training,
+        **li_placement.dpn_li_kwargs(options, li_branch, bn_params,
                                      weight_decay))
   if options.aspp_with_separable_conv:
     return utils.split_separable_conv2d(features, depth, rate=rate,
@@ -89,7 +94,7 @@ def _separable_branch(features, depth, rate, options, li_branch,
 
 
 def _aspp(features, options, crop_size, weight_decay, is_training,
-          bn_is_training):
+          bn_params):
   with tf.variable_scope(aspp_scope_name(options)):
     branches = []
     if options.add_image_level_feature:
@@ -97,7 +102,7 @@ def _aspp(features, options, crop_size, weight_decay, is_training,
     branches.append(slim.conv2d(features, DPN_DEPTH, 1, scope='branch_0'))
     for i, rate in enumerate(options.atrous_rates or [], 1):
       branches.append(_separable_branch(
-          features, DPN_DEPTH, rate, options, i - 1, bn_is_training,
+          features, DPN_DEPTH, rate, options, i - 1, bn_params,
           weight_decay, 'branch_%d' % i))
     net = tf.concat(branches, 3)
     net = slim.conv2d(net, DPN_DEPTH, 1, scope=CONCAT_PROJECTION_SCOPE)
@@ -106,7 +111,7 @@ def _aspp(features, options, crop_size, weight_decay, is_training,
                         scope=CONCAT_PROJECTION_SCOPE + '_dropout')
 
 
-def _dense_aspp(features, options, weight_decay, is_training, bn_is_training):
+def _dense_aspp(features, options, weight_decay, is_training, bn_params):
   li = options.dpn_variant.startswith('li_')
   root = 'li_denseASPP' if li else 'denseASPP'
   stack = [features]
@@ -116,11 +121,11 @@ def _dense_aspp(features, options, weight_decay, is_training, bn_is_training):
       net = slim.conv2d(net, DPN_DEPTH, 1, scope='reduce_layer')
       if li:
         net = _separable_branch(net, DENSE_ASPP_GROWTH, rate, options, i - 1,
-                                bn_is_training, weight_decay, 'dilated_conv')
+                                bn_params, weight_decay, 'dilated_conv')
     if not li:
       with tf.variable_scope('%s_layer%d' % (root, i)):
         net = _separable_branch(net, DENSE_ASPP_GROWTH, rate, options, i - 1,
-                                bn_is_training, weight_decay, 'second_conv')
+                                bn_params, weight_decay, 'second_conv')
     stack.append(net)
   with tf.variable_scope(root):
     net = slim.conv2d(tf.concat(stack, 3), DPN_DEPTH, 1,
@@ -144,16 +149,16 @@ def build_dpn(features, options, crop_size=None, weight_decay=0.0001,
   mo.check_choice('dpn_variant', options.dpn_variant, mo.DPN_VARIANTS)
   if options.dpn_variant == 'ignore' or not options.aspp_with_batch_norm:
     return features
-  bn_is_training = bool(is_training and fine_tune_batch_norm)
+  bn_params = dpn_batch_norm_params(is_training, fine_tune_batch_norm)
   with slim.arg_scope(dpn_arg_scope(weight_decay, is_training,
                                     fine_tune_batch_norm, reuse)):
     if options.dpn_variant.startswith('li_'):
       features = tf.nn.relu(features)
     if options.dpn_variant in ('aspp', 'li_aspp'):
       return _aspp(features, options, crop_size, weight_decay, is_training,
-                   bn_is_training)
+                   bn_params)
     if not options.atrous_rates:
       raise ValueError('dpn_variant %s needs atrous_rates'
                        % options.dpn_variant)
     return _dense_aspp(features, options, weight_decay, is_training,
-                       bn_is_training)
+                       bn_params)

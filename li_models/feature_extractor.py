@@ -32,7 +32,11 @@ _DECODER_END_POINTS = {
 }
 
 MOBILENET_FINAL_END_POINT = 'layer_18'
-MOBILENET_BN_DECAY = 0.9997
+# BatchNorm of the backbones (LI layers inside them use the same):
+# MobileNetV2 keeps slim's mobilenet_v2 training-scope defaults, the ResNets
+# use DeepLab's ResNet values.
+MOBILENET_BN_DECAY = 0.997
+MOBILENET_BN_EPSILON = 0.001
 RESNET_BN_DECAY = 0.95
 RESNET_BN_EPSILON = 1e-5
 
@@ -49,6 +53,17 @@ def decoder_end_point(model_variant):
   if model_variant in mo.MOBILENET_VARIANTS:
     return _DECODER_END_POINTS['mobilenet']
   return '%s/%s' % (scope, _DECODER_END_POINTS['resnet'])
+
+
+def backbone_batch_norm_params(model_variant, is_training):
+  """BatchNorm arguments of the backbone of ``model_variant``."""
+  mo.check_choice('model_variant', model_variant, mo.MODEL_VARIANTS)
+  if model_variant in mo.MOBILENET_VARIANTS:
+    decay, epsilon = MOBILENET_BN_DECAY, MOBILENET_BN_EPSILON
+  else:
+    decay, epsilon = RESNET_BN_DECAY, RESNET_BN_EPSILON
+  return {'is_training': bool(is_training), 'decay': decay,
+          'epsilon': epsilon, 'center': True, 'scale': True}
 
 
 def _resnet_depth(model_variant):
@@ -71,6 +86,7 @@ def extract_backbone_features(images, options, weight_decay=0.0001,
   bn_training = bool(is_training and fine_tune_batch_norm)
   inputs = input_normalization.normalize_images(images, variant)
   scope = backbone_scope(variant)
+  bn_params = backbone_batch_norm_params(variant, bn_training)
   if variant in mo.MOBILENET_VARIANTS:
     multiplier = float(options.depth_multiplier)
     divisible_by = options.divisible_by
@@ -78,7 +94,7 @@ def extract_backbone_features(images, options, weight_decay=0.0001,
       divisible_by = 8 if multiplier == 1.0 else 1
     with slim.arg_scope(mobilenet_v2.training_scope(
         is_training=bn_training, weight_decay=weight_decay,
-        bn_decay=MOBILENET_BN_DECAY)):
+        bn_decay=bn_params['decay'], bn_epsilon=bn_params['epsilon'])):
       return mobilenet_v2.mobilenet_base(
           inputs, depth_multiplier=multiplier,
           min_depth=8 if multiplier == 1.0 else 1,
@@ -86,16 +102,16 @@ def extract_backbone_features(images, options, weight_decay=0.0001,
           final_endpoint=MOBILENET_FINAL_END_POINT,
           output_stride=options.output_stride,
           block_li_kwargs=li_placement.mobilenet_block_li_kwargs(
-              options, bn_training),
+              options, bn_params),
           scope=scope, reuse=reuse)
   num_layers = _resnet_depth(variant)
   blocks = resnet_v1_beta.make_blocks(num_layers, options.multi_grid)
   units_per_block = {b.scope: len(b.args) for b in blocks}
   li_units = li_placement.resnet_unit_li_kwargs(options, units_per_block,
-                                                bn_training)
+                                                bn_params)
   with slim.arg_scope(resnet_v1_beta.resnet_arg_scope(
-      weight_decay=weight_decay, batch_norm_decay=RESNET_BN_DECAY,
-      batch_norm_epsilon=RESNET_BN_EPSILON, batch_norm_scale=True)):
+      weight_decay=weight_decay, batch_norm_decay=bn_params['decay'],
+      batch_norm_epsilon=bn_params['epsilon'], batch_norm_scale=True)):
     with slim.arg_scope([batch_norm], is_training=bn_training):
       return resnet_v1_beta.resnet_v1(
           inputs, num_layers, beta=variant.endswith('_beta'),

@@ -47,9 +47,6 @@ RESNET_LI_UNITS = {
     'f': {'block3': 'last'},
 }
 
-# Batch norm after an LI layer (li_with_batch_norm).
-LI_BATCH_NORM_DECAY = 0.997
-LI_BATCH_NORM_EPSILON = 1e-5
 # L2 strength of backbone LI weights (li_with_weight_regularizer); the DPN
 # uses the model weight decay.
 BACKBONE_LI_WEIGHT_DECAY = 0.0001
@@ -58,15 +55,14 @@ _ACTIVATIONS = {'relu': tf.nn.relu, 'relu6': tf.nn.relu6, 'none': None,
                 None: None}
 
 
-def _li_common_kwargs(options, bn_is_training, weight_decay):
+def _li_common_kwargs(options, batch_norm_params, weight_decay):
+  """Arguments shared by every LI layer; with ``li_with_batch_norm`` its
+  BatchNorm takes ``batch_norm_params``, those of the network around it."""
   activation = _ACTIVATIONS[options.li_activation]
   normalizer_fn = normalizer_params = None
   if options.li_with_batch_norm:
     normalizer_fn = batch_norm
-    normalizer_params = {'is_training': bn_is_training,
-                         'decay': LI_BATCH_NORM_DECAY,
-                         'epsilon': LI_BATCH_NORM_EPSILON,
-                         'center': True, 'scale': True}
+    normalizer_params = dict(batch_norm_params)
   regularizer = (slim.l2_regularizer(weight_decay)
                  if options.li_with_weight_regularizer else None)
   return {'li_activation_fn': activation,
@@ -81,9 +77,15 @@ def _init_params(min_max):
   return {'minval': low, 'maxval': high}
 
 
-def backbone_li_kwargs(options, bn_is_training):
-  """LI keyword arguments shared by every LI layer of the backbone."""
-  kwargs = _li_common_kwargs(options, bn_is_training, BACKBONE_LI_WEIGHT_DECAY)
+def backbone_li_kwargs(options, batch_norm_params):
+  """LI keyword arguments shared by every LI layer of the backbone.
+
+  Args:
+    batch_norm_params: the backbone's BatchNorm arguments (is_training,
+      decay, epsilon, ...), used by the LI layers' own BatchNorm.
+  """
+  kwargs = _li_common_kwargs(options, batch_norm_params,
+                             BACKBONE_LI_WEIGHT_DECAY)
   kwargs.update(
       li_zone=int(options.li_zones_backbone),
       li_decay_std=float(options.li_decay_stds_backbone),
@@ -93,9 +95,10 @@ def backbone_li_kwargs(options, bn_is_training):
   return kwargs
 
 
-def dpn_li_kwargs(options, branch, bn_is_training, weight_decay):
-  """LI keyword arguments of DPN branch ``branch`` (0-based atrous rate)."""
-  kwargs = _li_common_kwargs(options, bn_is_training, weight_decay)
+def dpn_li_kwargs(options, branch, batch_norm_params, weight_decay):
+  """LI keyword arguments of DPN branch ``branch`` (0-based atrous rate);
+  ``batch_norm_params`` are the DPN's BatchNorm arguments."""
+  kwargs = _li_common_kwargs(options, batch_norm_params, weight_decay)
   zones = options.li_zones_dpn
   stds = options.li_decay_stds_dpn
   rates = options.li_rates_dpn
@@ -108,7 +111,7 @@ def dpn_li_kwargs(options, branch, bn_is_training, weight_decay):
   return kwargs
 
 
-def mobilenet_block_li_kwargs(options, bn_is_training):
+def mobilenet_block_li_kwargs(options, batch_norm_params):
   """{block index: kwargs of expanded_conv_with_lateral_inhibition}."""
   if options.model_variant != 'li_mobilenet_v2':
     return {}
@@ -121,7 +124,7 @@ def mobilenet_block_li_kwargs(options, bn_is_training):
         'load checkpoints trained with the original code',
         options.li_backbone_option_mnv2,
         MNV2_LI_BLOCKS[options.li_backbone_option_mnv2])
-  kwargs = backbone_li_kwargs(options, bn_is_training)
+  kwargs = backbone_li_kwargs(options, batch_norm_params)
   kwargs['li_location'] = options.li_location_for_expanded_conv
   return {block: dict(kwargs)
           for block in MNV2_LI_BLOCKS[options.li_backbone_option_mnv2]}
@@ -134,7 +137,7 @@ def _units_for(position, num_units, block_name, block_pos):
   return list(range(num_units - count + 1, num_units + 1))
 
 
-def resnet_unit_li_kwargs(options, units_per_block, bn_is_training):
+def resnet_unit_li_kwargs(options, units_per_block, batch_norm_params):
   """{'block<b>': {unit: kwargs of li_resnet_bottleneck}} for LI ResNets.
 
   Args:
@@ -144,7 +147,7 @@ def resnet_unit_li_kwargs(options, units_per_block, bn_is_training):
     return {}
   mo.check_choice('li_resnet_option', options.li_resnet_option,
                   mo.RESNET_LI_OPTIONS)
-  kwargs = backbone_li_kwargs(options, bn_is_training)
+  kwargs = backbone_li_kwargs(options, batch_norm_params)
   kwargs['li_location'] = options.li_resnet_bottleneck_pos
   placement = {}
   for block_name, position in RESNET_LI_UNITS[options.li_resnet_option].items():

@@ -99,13 +99,13 @@ def test_resnet_li_placement_tables():
   options = _options(model_variant='li_resnet_v1_101_beta',
                      li_resnet_option='a', li_resnet_block_pos='last_two')
   units = {'block1': 3, 'block2': 4, 'block3': 23, 'block4': 3}
-  placement = li_placement.resnet_unit_li_kwargs(options, units, False)
+  placement = li_placement.resnet_unit_li_kwargs(options, units, {})
   assert sorted(placement) == ['block3', 'block4']
   assert sorted(placement['block3']) == [22, 23]
   assert sorted(placement['block4']) == [1, 2, 3]
   assert placement['block4'][1]['li_location'] == 'after_conv1'
   plain = li_placement.resnet_unit_li_kwargs(
-      options._replace(model_variant='resnet_v1_101_beta'), units, False)
+      options._replace(model_variant='resnet_v1_101_beta'), units, {})
   assert plain == {}
 
 
@@ -113,11 +113,12 @@ def test_mnv2_li_placement_for_every_option():
   for letter, blocks in li_placement.MNV2_LI_BLOCKS.items():
     kwargs = li_placement.mobilenet_block_li_kwargs(
         _options(li_backbone_option_mnv2=letter, li_with_batch_norm=True),
-        True)
+        {'is_training': True, 'decay': 0.5})
     assert sorted(kwargs) == sorted(blocks)
     assert all(0 <= b <= 16 for b in blocks)
     some = kwargs[blocks[0]]
-    assert some['li_normalizer_params']['is_training'] is True
+    # The LI BatchNorm takes the arguments of the network around it.
+    assert some['li_normalizer_params'] == {'is_training': True, 'decay': 0.5}
     assert some['li_weight_initilizer_params'] == {'minval': 0.0,
                                                    'maxval': 0.0}
 
@@ -125,7 +126,7 @@ def test_mnv2_li_placement_for_every_option():
 def test_dpn_li_kwargs_per_branch():
   options = _options(li_zones_dpn=[3, 5, 7], li_decay_stds_dpn=[1, 2, 3],
                      li_rates_dpn=[1, 2, 3], li_with_weight_regularizer=True)
-  kwargs = li_placement.dpn_li_kwargs(options, 2, False, 0.001)
+  kwargs = li_placement.dpn_li_kwargs(options, 2, {}, 0.001)
   assert (kwargs['li_zone'], kwargs['li_decay_std'], kwargs['li_rate']) == (
       7, 3.0, 3)
   assert kwargs['li_weight_initilizer_params'] == {'minval': 0.1,

@@ -5,6 +5,9 @@ The manifests under ``<repo>/../shared/reference/graphs`` list the variables
 losses and trainable parameters of graphs built by the original LI-Convs
 code.  Each is rebuilt here with ``tools.graph_manifest.build_manifest`` (the
 tool's own code path) and must agree exactly; variable order is not compared.
+The same build also checks every BatchNorm's epsilon (and, in training
+graphs, its moving-average decay) against the original's values
+(graph_batch_norms.py).
 """
 import glob
 import json
@@ -13,6 +16,7 @@ import os
 import numpy as np
 import pytest
 
+import graph_batch_norms
 from conftest import REPO_ROOT, SHARED_DIR  # noqa: E402
 REFERENCE_DIR = os.path.join(SHARED_DIR, 'reference', 'graphs')
 MANIFESTS = sorted(glob.glob(os.path.join(REFERENCE_DIR, '*.json')))
@@ -37,8 +41,8 @@ def test_graph_matches_reference(manifest_path):
   with open(manifest_path) as f:
     reference = json.load(f)
   config_file = os.path.join(REPO_ROOT, 'config', reference['config'])
-  ours = graph_manifest.build_manifest(config_file, reference['mode'],
-                                       reference['extra_flags'])
+  graph, ours = graph_manifest.build_graph_and_manifest(
+      config_file, reference['mode'], reference['extra_flags'])
 
   assert ours['config'] == reference['config']
   for field in SCALAR_FIELDS:
@@ -54,6 +58,9 @@ def test_graph_matches_reference(manifest_path):
   assert not differing, 'shape/trainable/model differ: %s' % differing[:10]
   assert sum(int(np.prod(shape)) for shape, trainable, _ in got.values()
              if trainable) == reference['trainable_params']
+  problems = graph_batch_norms.batch_norm_problems(
+      graph, training=reference['mode'] == 'train')
+  assert not problems, problems[:10]
 
 
 def test_reference_set_is_complete():

@@ -111,6 +111,16 @@ def build_manifest(config_file, mode, extra_flags=()):
     li_utils.config.ConfigError: bad config or flag.
     ValueError: invalid model options.
   """
+  return build_graph_and_manifest(config_file, mode, extra_flags)[1]
+
+
+def build_graph_and_manifest(config_file, mode, extra_flags=()):
+  """As build_manifest, also returning the built ``tf.Graph`` (for checks
+  that read more off the graph than the manifest holds).
+
+  Returns:
+    ``(graph, manifest)``.
+  """
   if mode not in MODES:
     raise ValueError('mode must be one of %s, got %r'
                      % (', '.join(MODES), mode))
@@ -124,7 +134,7 @@ def build_manifest(config_file, mode, extra_flags=()):
               'extra_flags': extra_flags, 'dataset': cfg.dataset,
               'num_classes': num_classes, 'crop_size': crop_size}
   manifest.update(described)
-  return manifest
+  return graph, manifest
 
 
 def _parse_args(argv):

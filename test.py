@@ -19,6 +19,8 @@ import tensorflow.compat.v1 as tf
 
 from li_utils import eval_utils
 from li_utils import metrics
+from li_utils import original_notes
+from li_utils import run_folders
 from li_utils import session_config
 from libs.core import tf_compat
 from libs.core import tf_compat
@@ -61,6 +63,7 @@ def report_flops_and_params(cfg, dirs, eval_scales):
                                          best_val)
   except eval_utils.CheckpointError:
     out_dir = dirs.test
+  out_dir = cfg.test_resdir or out_dir
   written = eval_utils.write_flops_params(out_dir, float_ops, params)
   print('FLOPs: %d, params: %d (crop %dx%d) -> %s'
         % (float_ops, params, crop[0], crop[1], written))
@@ -94,14 +97,15 @@ def _plot_sampler(cfg, out_dir, num_samples, num_classes, ignore_label):
 
 def main(argv):
   cfg = eval_utils.load_program_config('test', argv)
-  dirs = eval_utils.output_dirs(cfg.snapshot_root, cfg.config_name)
+  original_notes.print_notes('test.py', cfg)
+  dirs = run_folders.program_dirs(cfg)
   eval_scales = eval_utils.eval_scales_of(cfg)
   if cfg.calculate_model_flops_and_params:
     return report_flops_and_params(cfg, dirs, eval_scales)
 
   checkpoint, best_val = resolve_checkpoint(cfg, dirs)
-  out_dir = eval_utils.test_output_dir(dirs.test, checkpoint, eval_scales,
-                                       best_val)
+  out_dir = cfg.test_resdir or eval_utils.test_output_dir(
+      dirs.test, checkpoint, eval_scales, best_val)
   graph = tf.Graph()
   with graph.as_default():
     eval_graph = eval_utils.build_eval_graph(

@@ -35,7 +35,9 @@ import tensorflow.compat.v1 as tf
 
 from li_utils import cluster as cluster_lib
 from li_utils import eval_utils
+from li_utils import original_notes
 from li_utils import progress
+from li_utils import run_folders
 from li_utils import train_utils
 from libs.core import tf_compat
 
@@ -85,13 +87,30 @@ def _loss_logits(outputs_to_scales_to_logits, image_pyramid):
   return [('merged_logits', scales_to_logits['merged_logits'])]
 
 
+def tower_batch_source(samples, num_clones):
+  """``fn(index)`` giving tower ``index`` its batch.
+
+  Args:
+    samples: a callable returning one tower's batch dict each time it is
+      called (each tower then draws its own batch, as the original), or a
+      dict holding the whole step's batch, split evenly over the towers.
+  """
+  if callable(samples):
+    return lambda unused_index: samples()
+  images = tf.split(samples['image'], num_clones, axis=0)
+  labels = tf.split(samples['label'], num_clones, axis=0)
+  return lambda index: {'image': images[index], 'label': labels[index]}
+
+
 def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
                     plan=None):
   """Builds the towers, the loss, the optimiser step and the summaries.
 
   Args:
     cfg: loaded config (mode 'train').
-    samples: dict with 'image' [B, h, w, 3] and 'label' [B, h, w, 1].
+    samples: a callable returning one tower's batch, or a dict with the
+      whole step's 'image' [B, h, w, 3] and 'label' [B, h, w, 1] (see
+      tower_batch_source).
     num_classes, ignore_label: of the dataset.
     train_dir: the run's train folder (decides resume vs init).
     plan: li_utils.cluster.TrainingPlan of a distributed run, or None.
@@ -99,54 +118,46 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
       SyncReplicasOptimizer; only the chief reads the initial checkpoint.
 
   Returns:
-    TrainOps.
+    TrainOps. total_loss is the sum of every tower's data loss plus the
+    regularisation (the original's printed total loss).
   """
   from li_models import model
   from li_utils import model_config
+  from li_utils import towers as towers_lib
 
   num_clones = cfg.num_clones
   model_options = model_config.model_options_from_config(
       cfg, num_classes, cfg.train_crop_size)
   global_step = tf.train.get_or_create_global_step()
 
-  images = tf.split(samples['image'], num_clones, axis=0)
-  labels = tf.split(samples['label'], num_clones, axis=0)
-  clone_losses = []
-  for i in range(num_clones):
-    with tf.name_scope('clone_%d' % i) as clone_scope, \
-        tf.device(clone_device(i, cfg.clone_on_cpu)), \
-        tf.variable_scope(tf.get_variable_scope(),
-                          reuse=True if i > 0 else None):
-      outputs = model.multi_scale_logits(
-          images[i], model_options, image_pyramid=cfg.image_pyramid,
-          weight_decay=cfg.weight_decay, is_training=True,
-          fine_tune_batch_norm=cfg.fine_tune_batch_norm)
-      for name, logits in _loss_logits(outputs, cfg.image_pyramid):
+  def tower_fn(batch):
+    outputs = model.multi_scale_logits(
+        batch['image'], model_options, image_pyramid=cfg.image_pyramid,
+        weight_decay=cfg.weight_decay, is_training=True,
+        fine_tune_batch_norm=cfg.fine_tune_batch_norm)
+    losses = [
         train_utils.softmax_cross_entropy_loss(
-            logits, labels[i], num_classes, ignore_label,
+            logits, batch['label'], num_classes, ignore_label,
             upsample_logits=cfg.upsample_logits,
             hard_example_mining_step=cfg.hard_example_mining_step,
             top_k_percent_pixels=cfg.top_k_percent_pixels,
             scope='loss_' + name)
-      losses = tf.losses.get_losses(scope=clone_scope)
-      clone_loss = tf.add_n(losses, name='clone_loss')
-      if num_clones > 1:
-        clone_loss = tf.div(clone_loss, float(num_clones))
-      if i == 0:
-        reg = tf.losses.get_regularization_losses()
-        if reg:
-          clone_loss = clone_loss + tf.add_n(reg, name='regularization_loss')
-        update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, clone_scope)
-        first_clone = (images[0], labels[0],
-                       outputs['semantic']['merged_logits'])
-      clone_losses.append(clone_loss)
-  total_loss = tf.add_n(clone_losses)
+        for name, logits in _loss_logits(outputs, cfg.image_pyramid)]
+    return losses, outputs['semantic']['merged_logits']
+
+  def device_fn(index):
+    return clone_device(index, cfg.clone_on_cpu)
+
+  towers = towers_lib.build_towers(
+      num_clones, tower_batch_source(samples, num_clones), tower_fn,
+      device_fn)
+  total_loss = tf.add_n([t.loss for t in towers], name='total_loss')
 
   lr = train_utils.learning_rate(
       global_step, cfg.learning_policy, cfg.base_learning_rate,
       cfg.learning_rate_decay_step, cfg.learning_rate_decay_factor,
       cfg.training_number_of_steps, cfg.learning_power, cfg.slow_start_step,
-      cfg.slow_start_learning_rate)
+      cfg.slow_start_learning_rate, cfg.end_learning_rate)
   optimizer, lr = train_utils.make_optimizer(
       cfg.optimizer, lr, cfg.momentum, cfg.adam_learning_rate,
       cfg.adam_epsilon)
@@ -159,12 +170,8 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
   train_vars = train_utils.select_trainable_variables(
       tf.trainable_variables(), model.backbone_scope(cfg.model_variant),
       cfg.freeze_backbone_network, cfg.finetune_li_weight_only)
-  clone_grads = []
-  for i, clone_loss in enumerate(clone_losses):
-    with tf.device(clone_device(i, cfg.clone_on_cpu)):
-      clone_grads.append(optimizer.compute_gradients(clone_loss,
-                                                     var_list=train_vars))
-  grads = train_utils.sum_clone_gradients(clone_grads)
+  grads = towers_lib.tower_gradients(optimizer, towers, train_vars,
+                                     device_fn)
   last_layers = model.get_extra_layer_scopes(
       cfg.last_layers_contain_logits_only)
   multipliers = train_utils.gradient_multipliers(
@@ -172,13 +179,16 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
       cfg.li_weight_gradient_multiplier)
   grads = train_utils.multiply_gradients(grads, multipliers)
   apply_op = optimizer.apply_gradients(grads, global_step=global_step)
+  update_ops = towers_lib.all_update_ops()
   with tf.control_dependencies([apply_op] + list(update_ops)):
     train_op = tf.identity(total_loss, name='train_op')
 
   summary_op = _summaries(total_loss, lr)
   if cfg.save_summaries_images:
+    first = towers[0]
     summary_op = tf.summary.merge(
-        [summary_op, _image_summaries(num_classes, *first_clone)])
+        [summary_op, _image_summaries(num_classes, first.batch['image'],
+                                      first.batch['label'], first.outputs)])
   init_fn = None
   if plan is None or plan.is_chief:
     init_fn = train_utils.model_init_fn(
@@ -271,13 +281,41 @@ class _SignalCatcher(object):
     return False
 
 
+class _Every(object):
+  """Due every ``steps`` global steps and/or every ``secs`` seconds (a
+  value of None or <= 0 switches that trigger off)."""
+
+  def __init__(self, steps, secs, clock):
+    self._steps = steps if steps and steps > 0 else None
+    self._secs = secs if secs and secs > 0 else None
+    self._clock = clock
+    self._last = clock()
+
+  def due(self, step):
+    by_step = self._steps is not None and step % self._steps == 0
+    by_time = (self._secs is not None and
+               self._clock() - self._last >= self._secs)
+    return by_step or by_time
+
+  def done(self):
+    self._last = self._clock()
+
+
 def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
-               save_summaries_steps, log_steps, writer=None, stop=None):
+               save_summaries_steps, log_steps, writer=None, stop=None,
+               save_interval_secs=None, save_summaries_secs=None,
+               clock=time.time):
   """Runs steps until ``num_steps``; saves, logs and writes summaries.
+
+  As the original's checkpoint saver, ``model.ckpt-<start step>`` is
+  written first (when missing), then every ``save_checkpoint_steps`` steps
+  and/or ``save_interval_secs`` seconds, and at the last step. Summaries
+  follow ``save_summaries_steps`` and/or ``save_summaries_secs``.
 
   Args:
     stop: optional object whose ``signum`` becomes non-None to ask for a
       checkpoint and a stop (see _SignalCatcher).
+    clock: time source in seconds (tests pass their own).
 
   Returns:
     The final global step.
@@ -288,13 +326,16 @@ def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
   """
   prefix = os.path.join(train_dir, 'model.ckpt')
   step = int(sess.run(ops.global_step))
+  if not eval_utils.checkpoint_exists('%s-%d' % (prefix, step)):
+    ops.saver.save(sess, prefix, global_step=step)
+  checkpoints = _Every(save_checkpoint_steps, save_interval_secs, clock)
+  summaries = _Every(save_summaries_steps, save_summaries_secs, clock)
   log = progress.TrainingProgress(num_steps, step)
   while step < num_steps:
     if stop is not None and stop.signum is not None:
       ops.saver.save(sess, prefix, global_step=step)
       raise TrainingInterrupted(stop.signum)
-    want_summary = (writer is not None and save_summaries_steps > 0 and
-                    (step + 1) % save_summaries_steps == 0)
+    want_summary = writer is not None and summaries.due(step + 1)
     fetches = [ops.train_op, ops.global_step]
     if want_summary:
       fetches.append(ops.summary_op)
@@ -303,22 +344,24 @@ def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
     train_utils.check_finite_loss(loss, step)
     if want_summary:
       writer.add_summary(results[2], step)
+      summaries.done()
     if log_steps > 0 and (step % log_steps == 0 or step == num_steps):
       print(log.line(step, loss))
       sys.stdout.flush()
-    if save_checkpoint_steps > 0 and step % save_checkpoint_steps == 0:
+    if checkpoints.due(step):
       ops.saver.save(sess, prefix, global_step=step)
+      checkpoints.done()
   if not eval_utils.checkpoint_exists('%s-%d' % (prefix, step)):
     ops.saver.save(sess, prefix, global_step=step)
   return step
 
 
-def train_samples(cfg):
-  """The training input pipeline; returns (samples, dataset)."""
+def train_dataset(cfg, batch_size):
+  """The training input pipeline (augmented, shuffled, repeated)."""
   from libs.datasets import data_generator
-  dataset = data_generator.Dataset(
+  return data_generator.Dataset(
       dataset_name=cfg.dataset, split_name=cfg.train_split,
-      dataset_dir=cfg.dataset_dir, batch_size=cfg.train_batch_size,
+      dataset_dir=cfg.dataset_dir, batch_size=batch_size,
       crop_size=cfg.train_crop_size, min_resize_value=cfg.min_resize_value,
       max_resize_value=cfg.max_resize_value,
       resize_factor=cfg.resize_factor,
@@ -327,9 +370,31 @@ def train_samples(cfg):
       scale_factor_step_size=cfg.scale_factor_step_size,
       model_variant=cfg.model_variant, is_training=True,
       should_shuffle=True, should_repeat=True)
+
+
+def train_samples(cfg):
+  """One batch of ``train_batch_size`` training samples; returns
+  ``(samples, dataset)``."""
+  dataset = train_dataset(cfg, cfg.train_batch_size)
   with tf.device('/device:CPU:0'):
     samples = dataset.get_one_shot_iterator().get_next()
   return samples, dataset
+
+
+def tower_samples(cfg):
+  """The towers' input: ``(next_batch, dataset)``; every call of
+  ``next_batch()`` draws ``train_batch_size / num_clones`` samples from the
+  one iterator, so each tower trains on its own images."""
+  check_clones(cfg.train_batch_size, cfg.num_clones)
+  dataset = train_dataset(cfg, cfg.train_batch_size // cfg.num_clones)
+  with tf.device('/device:CPU:0'):
+    iterator = dataset.get_one_shot_iterator()
+
+  def next_batch():
+    with tf.device('/device:CPU:0'):
+      return iterator.get_next()
+
+  return next_batch, dataset
 
 
 def run_parameter_server(cfg, plan):
@@ -400,8 +465,9 @@ def _session_hooks(cfg, plan, ops, train_dir):
 
   Every worker stops at the last step, runs its part of synchronous
   training and waits for its startup delay; the chief also writes
-  checkpoints every save_checkpoint_steps (and at the start and end of its
-  session) and summaries every save_summaries_steps.
+  checkpoints every save_checkpoint_steps and/or save_interval_secs (and
+  at the start and end of its session) and summaries every
+  save_summaries_steps and/or save_summaries_secs.
   """
   from li_utils import distributed_training as distributed
   num_steps = cfg.training_number_of_steps
@@ -420,9 +486,17 @@ def _session_hooks(cfg, plan, ops, train_dir):
   chief_hooks = [tf.train.CheckpointSaverHook(
       train_dir, save_steps=every, saver=ops.saver,
       checkpoint_basename='model.ckpt')]
+  if cfg.save_interval_secs and cfg.save_interval_secs > 0:
+    chief_hooks.append(tf.train.CheckpointSaverHook(
+        train_dir, save_secs=cfg.save_interval_secs, saver=ops.saver,
+        checkpoint_basename='model.ckpt'))
   if cfg.save_summaries_steps > 0:
     chief_hooks.append(tf.train.SummarySaverHook(
         save_steps=cfg.save_summaries_steps, output_dir=train_dir,
+        summary_op=ops.summary_op))
+  if cfg.save_summaries_secs and cfg.save_summaries_secs > 0:
+    chief_hooks.append(tf.train.SummarySaverHook(
+        save_secs=cfg.save_summaries_secs, output_dir=train_dir,
         summary_op=ops.summary_op))
   return hooks, chief_hooks
 
@@ -469,8 +543,8 @@ def train_distributed(cfg, plan, train_dir):
   graph = tf.Graph()
   with graph.as_default():
     with distributed.device_scope(plan):
-      samples, dataset = train_samples(cfg)
-      ops = build_train_ops(cfg, samples, dataset.num_of_classes,
+      next_batch, dataset = tower_samples(cfg)
+      ops = build_train_ops(cfg, next_batch, dataset.num_of_classes,
                             dataset.ignore_label, train_dir, plan=plan)
       # Other workers move the global step too: read it after this
       # worker's update, not concurrently with it.
@@ -525,18 +599,20 @@ def train_distributed(cfg, plan, train_dir):
 def main(argv):
   cfg = eval_utils.load_program_config('train', argv)
   check_clones(cfg.train_batch_size, cfg.num_clones)
+  original_notes.print_notes('train.py', cfg)
+  if cfg.display_warning:
+    tf.logging.set_verbosity(tf.logging.INFO)
   plan = cluster_lib.training_plan(cfg)
   if plan.is_ps:
     return run_parameter_server(cfg, plan)
-  dirs = eval_utils.output_dirs(cfg.snapshot_root, cfg.config_name)
-  train_dir = dirs.train
+  train_dir = run_folders.program_dirs(cfg).train
   if plan.is_distributed:
     return train_distributed(cfg, plan, train_dir)
 
   graph = tf.Graph()
   with graph.as_default():
-    samples, dataset = train_samples(cfg)
-    ops = build_train_ops(cfg, samples, dataset.num_of_classes,
+    next_batch, dataset = tower_samples(cfg)
+    ops = build_train_ops(cfg, next_batch, dataset.num_of_classes,
                           dataset.ignore_label, train_dir)
     os.makedirs(train_dir, exist_ok=True)
     with create_session(cfg) as sess:
@@ -548,7 +624,8 @@ def main(argv):
                             cfg.training_number_of_steps,
                             cfg.save_checkpoint_steps,
                             cfg.save_summaries_steps, cfg.log_steps, writer,
-                            catcher)
+                            catcher, cfg.save_interval_secs,
+                            cfg.save_summaries_secs)
       except TrainingInterrupted as stop:
         step = int(sess.run(ops.global_step))
         print('Interrupted by signal %d at step %d; checkpoint saved to %s'

@@ -17,6 +17,8 @@ import tensorflow.compat.v1 as tf
 
 from li_utils import eval_utils
 from li_utils import metrics
+from li_utils import original_notes
+from li_utils import run_folders
 from li_utils import session_config
 from libs.core import tf_compat
 from libs.core import tf_compat
@@ -37,7 +39,8 @@ def _merge_previous(val_dir, paths, mious):
 
 def main(argv):
   cfg = eval_utils.load_program_config('val', argv)
-  dirs = eval_utils.output_dirs(cfg.snapshot_root, cfg.config_name)
+  original_notes.print_notes('validate.py', cfg)
+  dirs = run_folders.program_dirs(cfg)
   checkpoints = eval_utils.list_checkpoints(dirs.train)
   if not checkpoints:
     raise eval_utils.CheckpointError(

@@ -88,10 +88,12 @@ OPTIONS = [
          'Activation after each LI layer.', ('relu', 'relu6', 'none')),
     _opt('li_weight_initilizer', 'str', 'random_uniform', 'lateral_inhibition',
          'Initializer of the LI weights.', ('random_uniform',)),
-    _opt('li_weight_initilizer_min_max_dpn', 'float_list', [0.0, 0.0],
-         'lateral_inhibition', 'Init range of DPN LI weights.'),
-    _opt('li_weight_initilizer_min_max_backbone', 'float_list', [0.0, 0.0],
-         'lateral_inhibition', 'Init range of backbone LI weights.'),
+    _opt('li_weight_initilizer_min_max_dpn', 'float_list', None,
+         'lateral_inhibition',
+         'Init range of DPN LI weights (default: li_weight_initilizer_min_max).'),
+    _opt('li_weight_initilizer_min_max_backbone', 'float_list', None,
+         'lateral_inhibition', 'Init range of backbone LI weights (default: '
+         'li_weight_initilizer_min_max).'),
     _opt('li_weight_clip_values', 'float_list', [0.0, 1.0],
          'lateral_inhibition', 'LI weights are clipped to this range.'),
     _opt('li_location_for_expanded_conv', 'str', 'after_expansion',
@@ -111,6 +113,9 @@ OPTIONS = [
          'BatchNorm after each LI layer.'),
     _opt('li_with_weight_regularizer', 'bool', False, 'lateral_inhibition',
          'L2 regularisation of the LI weights.'),
+    _opt('li_weight_initilizer_min_max', 'float_list', [0.0, 0.0],
+         'lateral_inhibition', 'Init range of the LI weights where the _dpn '
+         'or _backbone range is not given.'),
     # Shared by [train], [val], [test]
     _opt('atrous_rates', 'int_list', None, _ALL_MODES,
          'Atrous rates of the ASPP branches.'),
@@ -128,6 +133,8 @@ OPTIONS = [
          'Threads inside one op (None: every usable CPU; 0: TF default).'),
     _opt('inter_op_threads', 'int', None, _ALL_MODES,
          'Ops run concurrently (None: 2, 1 on one CPU; 0: TF default).'),
+    _opt('allow_growth', 'bool', True, _ALL_MODES,
+         'Let GPU memory grow as needed instead of taking it all at once.'),
     # [train]
     _opt('tf_initial_checkpoint', 'path', None, 'train',
          'Checkpoint to initialise from.'),
@@ -204,6 +211,18 @@ OPTIONS = [
          'Synchronous updates aggregating num_replicas workers.'),
     _opt('cluster_timeout_secs', 'int', 120, 'train',
          'Seconds to wait for parameter servers and the chief.'),
+    _opt('save_interval_secs', 'int', None, 'train',
+         'Seconds between checkpoints (with or instead of steps).'),
+    _opt('save_summaries_secs', 'int', None, 'train',
+         'Seconds between summaries (with or instead of steps).'),
+    _opt('train_logdir', 'path', None, 'train',
+         'Checkpoint and event folder (default: <snapshot_root>/<config '
+         'name>/train).'),
+    _opt('display_warning', 'bool', False, 'train',
+         "Show TensorFlow's info messages while training."),
+    _opt('profile_logdir', 'path', None, 'train',
+         'Accepted for the original\'s command lines; no profiles are '
+         'written (a warning says so).'),
     # [val] and [test]
     _opt('eval_crop_size', 'int_list', [513, 513], _EVAL,
          'Evaluation crop height,width.'),
@@ -224,6 +243,21 @@ OPTIONS = [
          'Record the mIoU of every image.'),
     _opt('calculate_model_flops_and_params', 'bool', False, 'test',
          'Report FLOPs and parameters instead of testing.'),
+    _opt('eval_batch_size', 'int', 1, _EVAL,
+         'Accepted for the original\'s command lines; evaluation runs one '
+         'image at a time (a warning says so for other values).'),
+    _opt('checkpoint_dir', 'path', None, _EVAL,
+         'Folder of the checkpoints to evaluate (default: the train '
+         'folder).'),
+    _opt('val_logdir', 'path', None, _EVAL,
+         'Validation results folder (default: <snapshot_root>/<config '
+         'name>/val).'),
+    _opt('test_logdir', 'path', None, 'test',
+         'Root of the test results (default: <snapshot_root>/<config '
+         'name>/test).'),
+    _opt('test_resdir', 'path', None, 'test',
+         'Folder of this test run\'s results (default: '
+         '<test_logdir>/<checkpoint>/eval_scale_...).'),
 ]
 
 OPTIONS_BY_NAME = collections.OrderedDict((o.name, o) for o in OPTIONS)

@@ -372,13 +372,14 @@ def eval_scales_of(cfg):
 
 
 def build_predictions(images, model_options, eval_scales=(1.0,),
-                      add_flipped_images=False):
+                      add_flipped_images=False, image_pyramid=None):
   """Int32 labels ``[B, H, W]`` of the eval graph: single scale through
-  ``predict_labels``, otherwise ``predict_labels_multi_scale``."""
+  ``predict_labels`` (with the model's ``image_pyramid``, as the original),
+  otherwise ``predict_labels_multi_scale``."""
   from li_models import model
   if list(eval_scales) == [1.0] and not add_flipped_images:
     predictions = model.predict_labels(images, model_options,
-                                       image_pyramid=None)
+                                       image_pyramid=image_pyramid)
   else:
     predictions = model.predict_labels_multi_scale(
         images, model_options, eval_scales=tuple(eval_scales),
@@ -412,7 +413,8 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images):
   model_options = model_config.model_options_from_config(
       cfg, dataset.num_of_classes, crop)
   predictions = build_predictions(images, model_options, eval_scales,
-                                  add_flipped_images)
+                                  add_flipped_images,
+                                  getattr(cfg, 'image_pyramid', None))
   fetches = {'prediction': predictions,
              'label': samples['label'], 'image': images,
              'image_name': samples['image_name']}

@@ -29,6 +29,11 @@ _COPIED = (
 # Backbone LI options are scalars; a one-element list is accepted too.
 _SCALARS = ('li_zones_backbone', 'li_decay_stds_backbone', 'li_rates_backbone')
 
+# LI init ranges that fall back on li_weight_initilizer_min_max when unset.
+_INIT_RANGE_FALLBACK = 'li_weight_initilizer_min_max'
+_INIT_RANGES = ('li_weight_initilizer_min_max_dpn',
+                'li_weight_initilizer_min_max_backbone')
+
 
 def _get(cfg, name):
   try:
@@ -59,6 +64,10 @@ def model_options_from_config(cfg, num_classes, crop_size):
         raise ValueError('%s takes one value, got %r' % (name, value))
       value = value[0]
     kwargs[name] = value
+  fallback = _get(cfg, _INIT_RANGE_FALLBACK)
+  for name in _INIT_RANGES:
+    if name not in kwargs and fallback is not None:
+      kwargs[name] = fallback
   if crop_size is not None:
     crop_size = [int(d) for d in crop_size]
   return mo.ModelOptions({OUTPUT_TYPE: int(num_classes)},

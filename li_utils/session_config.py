@@ -90,7 +90,7 @@ def enable_xla_cpu_autoclustering(environ=None):
 
 
 def session_config(intra_op_threads=None, inter_op_threads=None,
-                   allow_soft_placement=True, xla=False):
+                   allow_soft_placement=True, xla=False, allow_growth=True):
   """A tf.ConfigProto with thread pools sized to this machine.
 
   Args:
@@ -102,6 +102,7 @@ def session_config(intra_op_threads=None, inter_op_threads=None,
       the requested device.
     xla: turn on XLA JIT auto-clustering (``global_jit_level=ON_1``; on CPU
       also sets TF_XLA_FLAGS, see ``enable_xla_cpu_autoclustering``).
+    allow_growth: GPU memory is taken as needed (False: all of it at once).
 
   Raises:
     ValueError: a thread count that is not a non-negative integer.
@@ -115,7 +116,7 @@ def session_config(intra_op_threads=None, inter_op_threads=None,
   config = tf.ConfigProto(intra_op_parallelism_threads=intra,
                           inter_op_parallelism_threads=inter,
                           allow_soft_placement=allow_soft_placement)
-  config.gpu_options.allow_growth = True
+  config.gpu_options.allow_growth = bool(allow_growth)
   if xla:
     enable_xla_cpu_autoclustering()
     config.graph_options.optimizer_options.global_jit_level = (
@@ -124,8 +125,10 @@ def session_config(intra_op_threads=None, inter_op_threads=None,
 
 
 def session_config_from(cfg):
-  """``session_config`` from a loaded config's thread / xla options."""
+  """``session_config`` from a loaded config's thread / xla / allow_growth
+  options."""
   return session_config(
       intra_op_threads=getattr(cfg, 'intra_op_threads', None),
       inter_op_threads=getattr(cfg, 'inter_op_threads', None),
-      xla=bool(getattr(cfg, 'xla', False)))
+      xla=bool(getattr(cfg, 'xla', False)),
+      allow_growth=getattr(cfg, 'allow_growth', True) is not False)

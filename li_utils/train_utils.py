@@ -93,11 +93,12 @@ def learning_rate(global_step, learning_policy='poly', base_learning_rate=0.01,
                   learning_rate_decay_step=2000,
                   learning_rate_decay_factor=0.1, training_number_of_steps=1,
                   learning_power=0.9, slow_start_step=0,
-                  slow_start_learning_rate=1e-4):
+                  slow_start_learning_rate=1e-4, end_learning_rate=0.0):
   """SGD learning rate: ``poly`` or ``step`` decay with optional slow start.
 
-  poly: ``base * (1 - step / training_number_of_steps) ** learning_power``
-  (reaching 0 at the last step); step: ``base * factor ** floor(step /
+  poly: ``(base - end) * (1 - step / training_number_of_steps) **
+  learning_power + end`` (reaching ``end_learning_rate``, 0 in the
+  original, at the last step); step: ``base * factor ** floor(step /
   decay_step)``. For ``step < slow_start_step`` the rate is
   ``slow_start_learning_rate``.
   """
@@ -111,7 +112,7 @@ def learning_rate(global_step, learning_policy='poly', base_learning_rate=0.01,
                        'policy, got %r' % (training_number_of_steps,))
     lr = tf.train.polynomial_decay(
         base_learning_rate, step, training_number_of_steps,
-        end_learning_rate=0.0, power=learning_power)
+        end_learning_rate=end_learning_rate, power=learning_power)
   else:
     if learning_rate_decay_step <= 0:
       raise ValueError('learning_rate_decay_step must be > 0, got %r'
@@ -153,9 +154,18 @@ def _name(var):
 
 def in_scopes(var, scopes):
   """True when one of ``scopes`` occurs in the variable's name (DeepLab's
-  substring rule, so ``aspp`` also covers ``li_aspp``)."""
+  substring rule for gradient multipliers, so ``aspp`` also covers
+  ``li_aspp``)."""
   name = _name(var)
   return any(scope and scope in name for scope in scopes)
+
+
+def starts_with_scope(var, scopes):
+  """True when the variable's name starts with one of ``scopes`` (the rule
+  for excluding variables from the initial checkpoint, so ``aspp`` does
+  not cover ``li_aspp``)."""
+  name = _name(var)
+  return any(scope and name.startswith(scope) for scope in scopes)
 
 
 def is_li_weight(var):
@@ -198,20 +208,20 @@ def gradient_multipliers(variables, last_layers,
                          li_weight_gradient_multiplier=1.0):
   """Per-variable gradient multipliers (variables not listed keep 1.0).
 
-  Last-layer variables get ``last_layer_gradient_multiplier``; biases get
-  twice their base multiplier; ``li_weights`` get
-  ``li_weight_gradient_multiplier``.
+  Last-layer variables get ``last_layer_gradient_multiplier``, biases twice
+  their multiplier; then ``li_weights`` are multiplied by
+  ``li_weight_gradient_multiplier`` on top (an LI weight inside a last
+  layer, e.g. ``li_aspp``, gets both).
   """
   out = {}
   for var in variables:
     name = _name(var)
+    mult = (float(last_layer_gradient_multiplier)
+            if in_scopes(var, last_layers) else 1.0)
+    if 'biases' in name:
+      mult *= 2.0
     if is_li_weight(var):
-      mult = float(li_weight_gradient_multiplier)
-    else:
-      mult = (float(last_layer_gradient_multiplier)
-              if in_scopes(var, last_layers) else 1.0)
-      if name.endswith('biases'):
-        mult *= 2.0
+      mult *= float(li_weight_gradient_multiplier)
     if mult != 1.0:
       out[var] = mult
   return out
@@ -232,36 +242,15 @@ def multiply_gradients(grads_and_vars, multipliers):
   return out
 
 
-def sum_clone_gradients(clone_grads):
-  """Sums per-clone ``[(grad, var)]`` lists over clones, var by var.
-
-  Each clone's loss is already divided by the number of clones, so the sum
-  is the average gradient.
-  """
-  if len(clone_grads) == 1:
-    return [(g, v) for g, v in clone_grads[0] if g is not None]
-  summed = []
-  for pairs in zip(*clone_grads):
-    var = pairs[0][1]
-    grads = [g for g, _ in pairs if g is not None]
-    if not grads:
-      continue
-    if len(grads) == 1:
-      summed.append((grads[0], var))
-    else:
-      grads = [tf.convert_to_tensor(g) for g in grads]
-      summed.append((tf.add_n(grads, name=var.op.name + '/sum_grads'), var))
-  return summed
-
-
 # --------------------------------------------------------------------------
 # Initialisation from a checkpoint.
 
 def variables_to_restore(checkpoint_path, variables, exclude_scopes=()):
   """Maps checkpoint names to the given variables present in the checkpoint.
 
-  Variables matching ``exclude_scopes`` or missing from the checkpoint are
-  skipped (reported in the second return value).
+  Variables whose name starts with one of ``exclude_scopes``, and those
+  missing from the checkpoint, are skipped (reported in the second return
+  value).
 
   Returns:
     ``(var_map, skipped_names)``.
@@ -279,7 +268,7 @@ def variables_to_restore(checkpoint_path, variables, exclude_scopes=()):
   var_map, skipped = {}, []
   for var in variables:
     name = _name(var)
-    if in_scopes(var, exclude_scopes) or name not in shapes:
+    if starts_with_scope(var, exclude_scopes) or name not in shapes:
       skipped.append(name)
       continue
     want = var.shape.as_list()
@@ -292,16 +281,24 @@ def variables_to_restore(checkpoint_path, variables, exclude_scopes=()):
 
 def model_init_fn(train_logdir, tf_initial_checkpoint, initialize_last_layer,
                   last_layers, variables=None):
-  """Returns ``fn(sess)`` restoring model variables from the initial
-  checkpoint, or None when there is nothing to do (no checkpoint given, or
-  ``train_logdir`` already holds one: the run resumes instead)."""
+  """Returns ``fn(sess)`` restoring variables from the initial checkpoint,
+  or None when there is nothing to do (no checkpoint given, or
+  ``train_logdir`` already holds one: the run resumes instead).
+
+  As the original: every global variable (optimizer slots included) but
+  ``global_step`` and, unless ``initialize_last_layer``, those whose name
+  starts with a last-layer scope, restored where the checkpoint has it.
+  Call it after the optimizer has created its slots.
+  """
   if not tf_initial_checkpoint:
     return None
   if train_logdir and tf.train.latest_checkpoint(train_logdir):
     return None
   if variables is None:
-    variables = tf.model_variables()
-  exclude = [] if initialize_last_layer else list(last_layers)
+    variables = tf.global_variables()
+  exclude = ['global_step']
+  if not initialize_last_layer:
+    exclude.extend(last_layers)
   var_map, skipped = variables_to_restore(tf_initial_checkpoint, variables,
                                           exclude)
   if not var_map:

@@ -1,6 +1,7 @@
 """Command lines of train/validate/test and the runners: config errors,
 missing inputs, NaN and interrupt handling of the training loop."""
 
+import glob
 import os
 import subprocess
 import sys
@@ -200,3 +201,50 @@ def test_runners_report_missing_checkpoint_dataset_and_config(tmp_path):
   proc = _bash([os.path.join(runners, 'train_pascalVoc2012.sh'),
                 '--trian_batch_size=2'], str(tmp_path), {})
   assert proc.returncode == 2 and 'train_batch_size' in proc.stderr
+
+
+def _saved_steps(train_dir):
+  return sorted(eval_utils.global_step_of(p)
+                for p in eval_utils.list_checkpoints(train_dir))
+
+
+def test_checkpoint_written_at_the_start(tmp_path, fresh_graph):
+  """As the original's checkpoint saver: model.ckpt-<start step> when the
+  session starts, then every save_checkpoint_steps, and the last step."""
+  ops = h.toy_train_ops(train_prog)
+  with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    assert train_prog.train_loop(sess, ops, str(tmp_path), 5, 2, 0, 0) == 5
+    assert _saved_steps(str(tmp_path)) == [0, 2, 4, 5]
+    # A resumed run starts from an existing checkpoint: nothing is re-saved.
+    assert train_prog.train_loop(sess, ops, str(tmp_path), 7, 0, 0, 0) == 7
+  assert _saved_steps(str(tmp_path)) == [0, 2, 4, 5, 7]
+
+
+class _FakeClock(object):
+  """Ten seconds pass every time the time is read."""
+
+  def __init__(self):
+    self.now = 0.0
+
+  def __call__(self):
+    self.now += 10.0
+    return self.now
+
+
+def test_checkpoints_and_summaries_every_n_seconds(tmp_path, fresh_graph):
+  ops = h.toy_train_ops(train_prog)
+  writer = tf.summary.FileWriter(str(tmp_path))
+  with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    train_prog.train_loop(sess, ops, str(tmp_path), 4, 0, 0, 0,
+                          writer=writer, save_interval_secs=5,
+                          save_summaries_secs=5, clock=_FakeClock())
+  writer.close()
+  assert _saved_steps(str(tmp_path)) == [0, 1, 2, 3, 4]
+  steps = set()
+  for path in glob.glob(str(tmp_path / 'events.*')):
+    for event in tf.train.summary_iterator(path):
+      if event.summary.value:
+        steps.add(event.step)
+  assert steps == {1, 2, 3, 4}

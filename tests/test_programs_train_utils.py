@@ -34,6 +34,17 @@ def test_poly_step_and_slow_start(fresh_graph):
       assert sl == pytest.approx(expected, abs=1e-9)
 
 
+def test_poly_decays_to_end_learning_rate(fresh_graph):
+  step = tf.placeholder(tf.int64, [])
+  poly = tu.learning_rate(step, 'poly', base_learning_rate=0.01,
+                          training_number_of_steps=100, learning_power=0.9,
+                          end_learning_rate=0.001)
+  with tf.Session() as sess:
+    for s in (0, 50, 100):
+      expected = 0.009 * (1 - s / 100.0) ** 0.9 + 0.001
+      assert sess.run(poly, {step: s}) == pytest.approx(expected, abs=1e-9)
+
+
 def test_learning_policy_and_optimizer_errors(fresh_graph):
   with pytest.raises(ValueError, match='learning_policy'):
     tu.learning_rate(tf.constant(0), 'cosine')
@@ -68,10 +79,12 @@ def test_gradient_multipliers(fresh_graph):
           'meta_architecture']
   mult = tu.gradient_multipliers(list(v.values()), last, 10.0, 3.0)
   by_name = {var.op.name: m for var, m in mult.items()}
+  # The LI multiplier comes on top of the last-layer one ('aspp' in
+  # 'li_aspp/...'): 10 x 3.
   assert by_name == {
       'MobilenetV2/Conv/biases': 2.0,
       'MobilenetV2/expanded_conv_12/lateral_inhibition/li_weights': 3.0,
-      'li_aspp/branch_1/lateral_inhibition/li_weights': 3.0,
+      'li_aspp/branch_1/lateral_inhibition/li_weights': 30.0,
       'li_aspp/branch_1/depthwise/depthwise_weights': 10.0,
       'image_pooling/weights': 10.0,
       'decoder/decoder_conv0/biases': 20.0,
@@ -104,17 +117,6 @@ def test_variable_selection(fresh_graph):
   assert tu.select_trainable_variables(allv) == allv
   with pytest.raises(ValueError, match='no variable left'):
     tu.select_trainable_variables(allv[:2], 'MobilenetV2', True)
-
-
-def test_sum_clone_gradients_averages(fresh_graph):
-  var = tf.get_variable('w', [2])
-  other = tf.get_variable('u', [1])
-  clones = [[(tf.constant([1.0, 2.0]) / 2, var), (None, other)],
-            [(tf.constant([3.0, 6.0]) / 2, var), (tf.constant([4.0]), other)]]
-  summed = tu.sum_clone_gradients(clones)
-  values = _run([g for g, _ in summed])
-  np.testing.assert_allclose(values[0], [2.0, 4.0])
-  np.testing.assert_allclose(values[1], [4.0])
 
 
 def _np_pixel_losses(logits, labels, ignore):
@@ -216,6 +218,39 @@ def test_init_from_checkpoint_excludes_last_layers_and_skips_missing(
       tu.model_init_fn(None, ckpt, True, [], [bad])
     with pytest.raises(ValueError, match='cannot read checkpoint'):
       tu.model_init_fn(None, str(tmp_path / 'nope.ckpt'), True, [], [bad])
+
+
+def test_init_restores_global_variables_by_prefix(tmp_path):
+  """As the original: every global variable but global_step, optimizer
+  slots included, last layers excluded by name prefix ('aspp' excludes
+  'aspp/...' but not 'li_aspp/...')."""
+  ckpt = str(tmp_path / 'init' / 'model.ckpt')
+  names = ['aspp/w', 'li_aspp/w', 'net/w', 'net/w/Momentum']
+  with tf.Graph().as_default():
+    for name in names:
+      tf.get_variable(name, [2], initializer=tf.constant_initializer(5.0))
+    tf.train.get_or_create_global_step()
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      sess.run(tf.train.get_global_step().assign(42))
+      tf.train.Saver().save(sess, ckpt)
+
+  with tf.Graph().as_default():
+    made = {name: tf.get_variable(name, [2], initializer=tf.zeros_initializer(),
+                                  trainable=not name.endswith('Momentum'))
+            for name in names}
+    step = tf.train.get_or_create_global_step()
+    fn = tu.model_init_fn(None, ckpt, False, ['aspp', 'logits'])
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      restored, skipped = fn(sess)
+      values = sess.run(made)
+      assert sess.run(step) == 0
+  assert restored == 3
+  assert sorted(skipped) == ['aspp/w', 'global_step']
+  assert values['aspp/w'].tolist() == [0.0, 0.0]
+  for name in ('li_aspp/w', 'net/w', 'net/w/Momentum'):
+    assert values[name].tolist() == [5.0, 5.0], name
 
 
 def test_mean_li_weight_and_finite_check(fresh_graph):

@@ -79,6 +79,10 @@ def test_resnet_beta_end_points_and_multi_grid(fresh_graph):
   images = tf.placeholder(tf.float32, [1, 65, 65, 3])
   blocks = resnet_v1_beta.make_blocks(50, multi_grid=[1, 2, 4])
   assert [u['unit_rate'] for u in blocks[3].args] == [1, 2, 4]
+  # Without multi_grid block4's units all keep rate 1, as the original.
+  for absent in (resnet_v1_beta.make_blocks(50, multi_grid=None),
+                 resnet_v1_beta.make_blocks(101)):
+    assert [u['unit_rate'] for u in absent[3].args] == [1, 1, 1]
   assert [u['stride'] for u in blocks[0].args] == [1, 1, 2]
   with slim.arg_scope(resnet_v1_beta.resnet_arg_scope()):
     net, end_points = resnet_v1_beta.resnet_v1(images, 50, beta=True,

@@ -24,7 +24,9 @@ from tf_slim.nets import resnet_utils
 from libs.core.batch_norm import batch_norm
 from li_utils import conv_ops
 
-DEFAULT_MULTI_GRID = (1, 2, 4)
+# block4's unit rates when multi_grid is not given, as DeepLab's
+# resnet_v1_beta (the published LI-Convs configs all set 1,2,4).
+DEFAULT_MULTI_GRID = (1, 1, 1)
 
 # Units per block (block1..block3; block4 comes from multi_grid).
 _UNITS_PER_BLOCK = {

@@ -275,3 +275,34 @@ def test_adam_li_only_finetune_from_checkpoint(env, model_checkpoints,
                                   start.get_tensor(name))
   assert not np.array_equal(final.get_tensor('logits/semantic/weights'),
                             start.get_tensor('logits/semantic/weights'))
+
+
+def test_original_folder_flags(env, model_checkpoints, tmp_path, capsys):
+  """validate.py reads --checkpoint_dir and writes --val_logdir; test.py
+  finds the best checkpoint through them and writes under --test_logdir,
+  or into --test_resdir when given."""
+  import shutil
+  ckpt_dir = tmp_path / 'ckpts'
+  ckpt_dir.mkdir()
+  for path in glob.glob(model_checkpoints['known'] + '.*'):
+    shutil.copy(path, str(ckpt_dir / os.path.basename(path).replace(
+        'model.ckpt', 'model.ckpt-3')))
+  checkpoint = str(ckpt_dir / 'model.ckpt-3')
+  tf.train.update_checkpoint_state(str(ckpt_dir), checkpoint)
+  val_dir, test_dir = str(tmp_path / 'val'), str(tmp_path / 'test')
+  assert validate_prog.main([
+      '--config_file', env['config'], '--checkpoint_dir', str(ckpt_dir),
+      '--val_logdir', val_dir]) == 0
+  assert eval_utils.read_val_results(val_dir)[0] == [checkpoint]
+  assert test_prog.main([
+      '--config_file', env['config'], '--checkpoint_dir', str(ckpt_dir),
+      '--val_logdir', val_dir, '--test_logdir', test_dir]) == 0
+  assert os.path.isfile(os.path.join(
+      test_dir, 'model.ckpt-3(best_val)', 'eval_scale_1.0', 'test_result.txt'))
+  res_dir = str(tmp_path / 'res')
+  assert test_prog.main([
+      '--config_file', env['config'], '--checkpoint_dir', str(ckpt_dir),
+      '--checkpoint_name', 'model.ckpt-3', '--test_resdir', res_dir]) == 0
+  assert sorted(os.listdir(res_dir)) == ['test_result.mat', 'test_result.txt']
+  assert not os.path.exists(os.path.join(env['root'], 'snap', 'tiny',
+                                         'test', 'model.ckpt-3'))

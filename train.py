@@ -151,7 +151,7 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
   towers = towers_lib.build_towers(
       num_clones, tower_batch_source(samples, num_clones), tower_fn,
       device_fn)
-  total_loss = tf.add_n([t.loss for t in towers], name='total_loss')
+  total_loss = tf.add_n([t.loss for t in towers])
 
   lr = train_utils.learning_rate(
       global_step, cfg.learning_policy, cfg.base_learning_rate,

@@ -63,7 +63,8 @@ def _check_run(out, name):
                    r'\d+:\d\d$', train_log, re.M), train_log
   val = scipy.io.loadmat(os.path.join(root, 'val', 'val_result.mat'))
   assert {'miou', 'ck_path'} <= set(val)
-  assert np.asarray(val['miou']).size == 2  # checkpoints 1 and 2
+  # checkpoints 0 (written when training starts, as the original), 1, 2
+  assert np.asarray(val['miou']).size == 3
   val_txt = open(os.path.join(root, 'val', 'val_result.txt')).read()
   assert re.search(r'^best: .+model\.ckpt-\d mIoU: \d+\.\d\d%$', val_txt,
                    re.M)

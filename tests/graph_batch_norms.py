@@ -2,8 +2,8 @@
 original's values.
 
 The values are read from the graph's ops, not from the project's constants:
-epsilon from the ``FusedBatchNorm*`` op of each layer (which runs 1e-5 as
-1.001e-5, see FUSED_MIN_EPSILON), the moving-average
+epsilon from the ``FusedBatchNorm*`` op of each layer (TensorFlow 1.15 runs
+1e-5 as 1.001e-5, see FUSED_MIN_EPSILON), the moving-average
 decay from the assign ops that update ``moving_mean`` / ``moving_variance``
 (``variable -= (variable - value) * (1 - decay)``; only training graphs have
 them).
@@ -22,8 +22,9 @@ MOBILENET = (0.997, 1e-3)
 RESNET = (0.95, 1e-5)
 HEAD = (0.9997, 1e-5)
 
-# tf.nn.fused_batch_norm raises a smaller epsilon to this floor (cuDNN's
-# minimum), in the original's TensorFlow as here: 1e-5 runs as 1.001e-5.
+# TensorFlow 1.15's tf.nn.fused_batch_norm (the original's, and ours there)
+# raises a smaller epsilon to this floor: 1e-5 runs as 1.001e-5. TensorFlow
+# 2.x keeps 1e-5; either is accepted.
 FUSED_MIN_EPSILON = 1.001e-5
 
 _HEAD_SCOPES = ('aspp', 'li_aspp', 'denseASPP', 'li_denseASPP', 'decoder')
@@ -127,11 +128,11 @@ def batch_norm_problems(graph, training=True):
       problems.append('%s: not in a known network part' % scope)
       continue
     decay, epsilon = want
-    epsilon = max(epsilon, FUSED_MIN_EPSILON)
+    epsilons = (epsilon, max(epsilon, FUSED_MIN_EPSILON))
     if not found['epsilons']:
       problems.append('%s: no FusedBatchNorm op found' % scope)
     for got in found['epsilons']:
-      if abs(got - epsilon) > 1e-6 * epsilon:
+      if all(abs(got - e) > 1e-6 * e for e in epsilons):
         problems.append('%s: epsilon %g, the original uses %g'
                         % (scope, got, epsilon))
     if training:

@@ -13,9 +13,9 @@ import os
 
 import pytest
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
 import graph_batch_norms as gbn
+from libs.core.batch_norm import batch_norm
 from conftest import REPO_ROOT, SHARED_DIR
 
 REFERENCE_DIR = os.path.join(SHARED_DIR, 'reference', 'graphs')
@@ -85,17 +85,17 @@ def test_the_check_catches_other_values(fresh_graph):
   MobileNetV2's epsilon and a layer outside the known networks are all
   reported."""
   net = tf.zeros([1, 5, 5, 4])
-  slim.batch_norm(net, decay=0.9997, epsilon=1e-3, is_training=True,
+  batch_norm(net, decay=0.9997, epsilon=1e-3, is_training=True,
                   scope='MobilenetV2/Conv/BatchNorm')
-  slim.batch_norm(net, decay=0.9997, epsilon=1e-3, is_training=True,
+  batch_norm(net, decay=0.9997, epsilon=1e-3, is_training=True,
                   scope='li_aspp/branch_0/BatchNorm')
-  slim.batch_norm(net, decay=0.9997, epsilon=1e-5, is_training=True,
+  batch_norm(net, decay=0.9997, epsilon=1e-5, is_training=True,
                   scope='decoder/feature_projection0/BatchNorm')
-  slim.batch_norm(net, decay=0.9, is_training=True, scope='other/BatchNorm')
+  batch_norm(net, decay=0.9, is_training=True, scope='other/BatchNorm')
   problems = gbn.batch_norm_problems(fresh_graph, training=True)
   assert any(p.startswith('MobilenetV2/Conv/BatchNorm: decay 0.9997')
              for p in problems), problems
-  assert any(p.startswith('li_aspp/branch_0/BatchNorm: epsilon 0.001')
+  assert any(p.startswith('li_aspp/branch_0/BatchNorm: epsilon 0.001,')
              for p in problems), problems
   assert not any(p.startswith('decoder/') for p in problems), problems
   assert any(p.startswith('other/BatchNorm: not in a known network')

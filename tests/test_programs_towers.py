@@ -7,8 +7,8 @@ data loss 3 * x * w on the tower's batch x (gradient 3x).
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
+from libs.core.batch_norm import batch_norm
 from li_utils import towers
 
 
@@ -70,8 +70,7 @@ def test_tower_scopes_and_every_towers_update_ops(fresh_graph):
   'clone_1'; both towers' BatchNorm updates are collected, so a step moves
   the moving mean once per tower."""
   def bn_tower(batch):
-    net = slim.batch_norm(batch['x'], decay=0.5, is_training=True,
-                          scope='bn')
+    net = batch_norm(batch['x'], decay=0.5, is_training=True, scope='bn')
     return [tf.reduce_sum(net)], net
 
   batches = [tf.fill([2, 1, 1, 1], 4.0), tf.fill([2, 1, 1, 1], 4.0)]

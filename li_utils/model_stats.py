@@ -1,8 +1,9 @@
 """FLOPs and parameter counts of the evaluation graph (batch 1).
 
 The evaluation graph is ``model.predict_labels`` on a float32 placeholder of
-shape ``[1, crop_h, crop_w, 3]``.  Its variables are frozen into constants
-and ``tf.profiler`` sums the registered float operations of every op (so
+shape ``[1, crop_h, crop_w, 3]``.  The ops the prediction depends on are
+copied into a graph of their own (variable initialisers left behind) and
+``tf.profiler`` sums the registered float operations of every op (so
 convolutions, element-wise arithmetic, pooling and the final argmax count;
 batch norm, resizes and activations do not).  Trainable parameters are the
 summed sizes of the trainable variables.
@@ -43,17 +44,33 @@ def trainable_parameter_count(graph):
                    for v in tf.trainable_variables()))
 
 
-def frozen_float_ops(graph, output_name):
-  """Float operations of ``graph`` frozen at its (initial) variable values."""
-  with graph.as_default():
-    init = tf.global_variables_initializer()
-  with tf.Session(graph=graph) as sess:
-    sess.run(init)
-    frozen = tf.graph_util.convert_variables_to_constants(
-        sess, graph.as_graph_def(), [output_name])
+def _ancestors_def(graph_def, output_name):
+  """The part of ``graph_def`` that ``output_name`` depends on (data and
+  control inputs), in the original node order."""
+  nodes = {node.name: node for node in graph_def.node}
+  needed, pending = set(), [output_name]
+  while pending:
+    name = pending.pop()
+    if name in needed:
+      continue
+    needed.add(name)
+    for inp in nodes[name].input:
+      pending.append(inp.lstrip('^').split(':')[0])
+  subset = tf.GraphDef()
+  subset.versions.CopyFrom(graph_def.versions)
+  subset.library.CopyFrom(graph_def.library)
+  subset.node.extend(n for n in graph_def.node if n.name in needed)
+  return subset
+
+
+def float_ops_of(graph, output_name):
+  """Float operations of the part of ``graph`` that computes
+  ``output_name``: variables count as inputs, their initialisers not at
+  all (the same count as the graph frozen into constants)."""
+  subset = _ancestors_def(graph.as_graph_def(), output_name)
   frozen_graph = tf.Graph()
   with frozen_graph.as_default():
-    tf.import_graph_def(frozen, name='')
+    tf.import_graph_def(subset, name='')
     options = (tf.profiler.ProfileOptionBuilder(
         tf.profiler.ProfileOptionBuilder.float_operation())
                .with_empty_output().build())
@@ -70,4 +87,4 @@ def count_flops_and_params(model_options, crop_size):
   """
   graph, output_name = build_eval_graph(model_options, crop_size)
   params = trainable_parameter_count(graph)
-  return frozen_float_ops(graph, output_name), params
+  return float_ops_of(graph, output_name), params

@@ -87,3 +87,17 @@ def test_descriptors():
     assert descriptor.num_classes == classes
     assert descriptor.ignore_label == ignore
     assert descriptor.splits_to_sizes == sizes
+
+
+def test_records_are_counted_and_truncation_is_named(tmp_path):
+  path = str(tmp_path / 'val-00000-of-00001.tfrecord')
+  with tf.io.TFRecordWriter(path) as writer:
+    for size in (0, 5, 3000):
+      writer.write(b'x' * size)
+  assert data_generator.count_records([path, path]) == 6
+  data = open(path, 'rb').read()
+  for cut in (len(data) - 1, len(data) - 3010):
+    with open(path, 'wb') as f:
+      f.write(data[:cut])
+    with pytest.raises(data_generator.DatasetError, match='truncated'):
+      data_generator.count_records([path])

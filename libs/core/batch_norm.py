@@ -181,9 +181,13 @@ def batch_norm(inputs,
                                     data_format=data_format, is_training=True)
 
     def _with_moving_statistics():
-      return tf.nn.fused_batch_norm(
+      # The op's own mean and variance outputs are not defined for
+      # inference on every version; the moving statistics are returned
+      # instead, so a false ``is_training`` tensor updates by exactly zero.
+      normalised, _, _ = tf.nn.fused_batch_norm(
           inputs, gamma, beta, mean=moving_mean, variance=moving_variance,
           epsilon=epsilon, data_format=data_format, is_training=False)
+      return normalised, tf.identity(moving_mean), tf.identity(moving_variance)
 
     outputs, mean, variance = _cond(is_training, _with_batch_statistics,
                                     _with_moving_statistics)

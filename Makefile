@@ -19,7 +19,9 @@ TESTS ?= tests/test_graphs_reference.py tests/test_graphs_checkpoint.py \
 	tests/test_batch_norm.py tests/test_li_layer.py \
 	tests/test_data_reader.py tests/test_programs_e2e.py \
 	tests/test_programs_cli.py tests/test_programs_shipped.py \
-	tests/test_programs_train_utils.py tests/test_programs_eval_utils.py
+	tests/test_programs_train_utils.py tests/test_programs_eval_utils.py \
+	tests/test_graphs_batch_norm.py tests/test_programs_towers.py \
+	tests/test_train_step_reference.py
 else ifeq ($(TF),1)
 VENV := .venv
 REQUIREMENTS := requirements.txt

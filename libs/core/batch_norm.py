@@ -11,7 +11,8 @@ checkpoints and the training code depend on:
   created and listed in the order tf-slim uses; gamma and beta are
   trainable (when ``trainable``), the moving statistics never;
 * the normalisation is one ``FusedBatchNorm`` op: batch statistics while
-  training, the moving statistics otherwise;
+  training, the moving statistics otherwise; ``epsilon`` below 1.001e-5 is
+  raised to it, as TensorFlow 1.15's fused kernel does (2.x does not);
 * while training, the moving statistics follow
   ``moving -= (moving - batch) * (1 - decay)``, where ``batch`` is the
   fused op's batch variance (with Bessel's correction) for the variance.
@@ -30,6 +31,10 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 _DATA_FORMATS = ('NHWC', 'NCHW')
+# TensorFlow 1.15's fused_batch_norm raises a smaller epsilon to this floor
+# (cuDNN's minimum), so the published models ran 1e-5 as 1.001e-5; 2.x no
+# longer does, so the layer applies the floor itself on every version.
+MIN_EPSILON = 1.001e-5
 
 
 def _static_bool(value):
@@ -49,10 +54,9 @@ def _cond(predicate, true_fn, false_fn):
 
 
 def _assign_moving_average(variable, value, step):
-  """``variable -= (variable - value) * step``, colocated with it."""
+  """``variable -= (variable - value) * step``."""
   with tf.name_scope(None, 'AssignMovingAvg', [variable, value, step]) as sc:
-    with tf.colocate_with(variable):
-      return tf.assign_sub(variable, (variable - value) * step, name=sc)
+    return tf.assign_sub(variable, (variable - value) * step, name=sc)
 
 
 def _parameter(name, shape, initializer, regularizer, trainable):
@@ -118,6 +122,7 @@ def batch_norm(inputs,
   if fused not in (None, True):
     raise ValueError('batch_norm: only the fused implementation exists; '
                      'fused must be None or True, got %r' % (fused,))
+  epsilon = max(float(epsilon), MIN_EPSILON)
   with tf.variable_scope(scope, 'BatchNorm', [inputs], reuse=reuse) as sc:
     inputs = tf.convert_to_tensor(inputs)
     if inputs.shape.ndims != 4:

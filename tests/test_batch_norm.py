@@ -216,8 +216,12 @@ def test_equals_tf_slim_batch_norm(case):
                                err_msg=name)
 
 
+# Only a true tensor: with a false one tf-slim multiplies the inference
+# op's batch statistics by zero, and on TensorFlow 1.15 those are
+# uninitialised memory (inf or NaN at times), so its moving statistics are
+# not reproducible; ours stay put (test_false_training_tensor_...).
 @needs_slim_batch_norm
-@pytest.mark.parametrize('training', [True, False])
+@pytest.mark.parametrize('training', [True])
 def test_equals_tf_slim_with_training_tensor(training):
   kwargs = dict(decay=0.9, scale=True)
   _, slim_out, slim_values = _run_steps(slim.batch_norm,

@@ -11,6 +11,7 @@ so the published layout (``../dataset`` and ``../LI-Convs-snapshots`` beside
 the checkout) works from any working directory; relative paths given as flags
 resolve against the current directory, as a shell user expects.
 """
+import ast
 import configparser
 import difflib
 import os
@@ -31,6 +32,22 @@ class ConfigError(ValueError):
 def _close_matches(word, candidates):
   matches = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
   return ' (did you mean %s?)' % ', '.join(matches) if matches else ''
+
+
+def flag_suggestion(name):
+  """`` (did you mean --x?)`` for an unknown flag name, or ''.
+
+  Dashes are read as underscores (``--config-file`` -> ``--config_file``).
+  """
+  known = list(schema.OPTIONS_BY_NAME) + ['config_file']
+  underscored = name.replace('-', '_')
+  if underscored != name and underscored in known:
+    matches = [underscored]
+  else:
+    matches = difflib.get_close_matches(underscored, known, n=3, cutoff=0.6)
+  if not matches:
+    return ''
+  return ' (did you mean %s?)' % ', '.join('--' + m for m in matches)
 
 
 def _strip_inline_comment(value):
@@ -107,19 +124,61 @@ class Config(object):
     return 'Config(%s, mode=%s)' % (self.config_file, self.mode)
 
 
+def _read_text(config_file):
+  """The file's text; a ConfigError naming the file when it is not text."""
+  with open(config_file, 'rb') as f:
+    data = f.read()
+  nul = data.find(b'\x00')
+  if nul >= 0:
+    raise ConfigError('%s is not a text INI file (binary data at byte %d); '
+                      'pass a config such as config/ADE20K/liMnv2_liAspp.ini'
+                      % (config_file, nul))
+  try:
+    return data.decode('utf-8-sig')
+  except UnicodeDecodeError as err:
+    line = data[:err.start].count(b'\n') + 1
+    raise ConfigError('%s line %d: not UTF-8 text (byte 0x%02x); is it an '
+                      'INI config?' % (config_file, line, data[err.start]))
+
+
+def _syntax_error(config_file, err):
+  """A one-line ConfigError naming the line of a configparser error."""
+  if isinstance(err, configparser.MissingSectionHeaderError):
+    return ConfigError(
+        '%s line %d: %r comes before any [section] header; start the file '
+        'with a section such as [data]' % (config_file, err.lineno,
+                                           err.line.strip()))
+  if isinstance(err, configparser.ParsingError):
+    lineno, line = err.errors[0]
+    try:  # configparser keeps the repr() of the offending line
+      line = ast.literal_eval(line)
+    except (ValueError, SyntaxError):
+      pass
+    return ConfigError('%s line %d: cannot parse %r; write key = value or '
+                       '[section]' % (config_file, lineno, str(line).strip()))
+  if isinstance(err, configparser.DuplicateSectionError):
+    return ConfigError('%s line %s: section [%s] appears twice'
+                       % (config_file, err.lineno, err.section))
+  if isinstance(err, configparser.DuplicateOptionError):
+    return ConfigError('%s line %s: key %r appears twice in [%s]'
+                       % (config_file, err.lineno, err.option, err.section))
+  return ConfigError('%s: cannot parse: %s'
+                     % (config_file, str(err).splitlines()[0]))
+
+
 def _read_ini(config_file):
   """Returns {section: {key: (raw value, where)}} with every key checked."""
   if not os.path.isfile(config_file):
     raise ConfigError('config file not found: %s' % config_file)
+  text = _read_text(config_file)
   parser = configparser.ConfigParser(
       inline_comment_prefixes=(';', '#'), interpolation=None,
       default_section='__no_default_section__')
   parser.optionxform = str  # keep key case so typos are reported as written
   try:
-    parser.read(config_file)
+    parser.read_string(text, source=config_file)
   except configparser.Error as e:
-    raise ConfigError('%s: cannot parse: %s' % (
-        config_file, str(e).splitlines()[0]))
+    raise _syntax_error(config_file, e)
   sections = {}
   for section in parser.sections():
     if section not in schema.SECTIONS:
@@ -174,9 +233,7 @@ def _parse_flags(argv):
         parsed.append((negated, 'false'))
         continue
     if option is None:
-      raise ConfigError('unknown flag --%s%s' % (
-          name, _close_matches(name, list(schema.OPTIONS_BY_NAME) +
-                               ['config_file'])))
+      raise ConfigError('unknown flag --%s%s' % (name, flag_suggestion(name)))
     if not has_value:
       if option.type == 'bool':
         value = 'true'
@@ -201,13 +258,18 @@ def find_config_file(argv):
   return None
 
 
+def _print_notice(message):
+  sys.stderr.write('note: %s\n' % message)
+  sys.stderr.flush()
+
+
 def _resolve_path(path, base):
   path = os.path.expanduser(path)
   return os.path.normpath(path if os.path.isabs(path)
                           else os.path.join(base, path))
 
 
-def load_config(config_file, mode, argv=None):
+def load_config(config_file, mode, argv=None, notify=_print_notice):
   """Options of program ``mode`` from ``config_file`` and the flags ``argv``.
 
   Args:
@@ -215,10 +277,12 @@ def load_config(config_file, mode, argv=None):
     mode: 'train', 'val' or 'test'.
     argv: command-line arguments without the program name; may contain
       ``--config_file``, which is skipped.
+    notify: ``fn(message)`` told about optional sections that are missing
+      (default: one ``note:`` line on stderr); None to stay quiet.
 
   Raises:
     ConfigError: unknown section, key or flag; wrong type; bad choice;
-      missing required option.
+      missing required option or section; unreadable file (line named).
   """
   if mode not in schema.MODES:
     raise ConfigError('mode must be one of %s, got %r' % (
@@ -260,7 +324,49 @@ def load_config(config_file, mode, argv=None):
       raise ConfigError('%s: required option %r is missing; set it in [%s] or '
                         'pass --%s' % (config_file, option.name,
                                        option.sections[0], option.name))
+  _check_sections(config_file, sections, mode, values, notify)
   return Config(values, config_file, mode)
+
+
+def _uses_lateral_inhibition(values):
+  return any(str(values.get(key) or '').startswith('li_')
+             for key in ('model_variant', 'dpn_variant'))
+
+
+def _format_default(option):
+  value = option.default
+  if isinstance(value, list):
+    return ','.join(str(v) for v in value)
+  return str(value)
+
+
+def _check_sections(config_file, sections, mode, values, notify):
+  """A program needs [data], [model], its own section and, for a model with
+  LI layers, [lateral_inhibition] (the original stops without them).
+  Without LI layers a missing [lateral_inhibition] is announced through
+  ``notify`` with the defaults that stand in for it."""
+  needed = ['data', 'model']
+  uses_li = _uses_lateral_inhibition(values)
+  if uses_li:
+    needed.append('lateral_inhibition')
+  needed.append(mode)
+  for section in needed:
+    if section not in sections:
+      why = ('the model has LI layers (%s, %s)'
+             % (values.get('model_variant'), values.get('dpn_variant'))
+             if section == 'lateral_inhibition' else
+             '%s reads it' % schema.PROGRAMS[mode] if section == mode else
+             'every program reads it')
+      raise ConfigError('%s has no [%s] section and %s; add the section '
+                        '(see config/config_example/config_sample.ini)'
+                        % (config_file, section, why))
+  if not uses_li and 'lateral_inhibition' not in sections and notify:
+    defaults = ', '.join(
+        '%s=%s' % (o.name, _format_default(o)) for o in schema.OPTIONS
+        if 'lateral_inhibition' in o.sections)
+    notify('%s has no [lateral_inhibition] section; the model has no LI '
+           'layers, so the defaults stand: %s' % (config_file, defaults))
+
 
 
 def load_config_from_argv(mode, argv=None, program=None):

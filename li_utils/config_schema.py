@@ -17,9 +17,13 @@ SECTIONS = ('data', 'model', 'lateral_inhibition', 'train', 'val', 'test')
 # Sections merged into the options of every program, then the program's own.
 COMMON_SECTIONS = ('data', 'model', 'lateral_inhibition')
 MODES = ('train', 'val', 'test')
+# The program of each mode (for messages and --help).
+PROGRAMS = {'train': 'train.py', 'val': 'validate.py', 'test': 'test.py'}
 
 _EVAL = ('val', 'test')
 _ALL_MODES = ('train', 'val', 'test')
+# The program of each mode (for messages and --help).
+PROGRAMS = {'train': 'train.py', 'val': 'validate.py', 'test': 'test.py'}
 
 MODEL_VARIANTS = ('mobilenet_v2', 'li_mobilenet_v2', 'resnet_v1_50',
                   'resnet_v1_50_beta', 'li_resnet_v1_50_beta', 'resnet_v1_101',
@@ -223,6 +227,9 @@ OPTIONS = [
     _opt('profile_logdir', 'path', None, 'train',
          'Accepted for the original\'s command lines; no profiles are '
          'written (a warning says so).'),
+    _opt('random_seed', 'int', None, 'train',
+         'Seed of TensorFlow, numpy, Python and the input shuffle (None: '
+         'unseeded, every run differs).'),
     # [val] and [test]
     _opt('eval_crop_size', 'int_list', [513, 513], _EVAL,
          'Evaluation crop height,width.'),

@@ -131,6 +131,7 @@ def test_missing_required_key_is_named(tmp_path):
       dataset_dir = /d
       [model]
       model_variant = mobilenet_v2
+      [train]
       """)
   with pytest.raises(li_config.ConfigError,
                      match=r"required option 'snapshot_root' is missing; set "
@@ -142,7 +143,7 @@ def test_missing_required_key_is_named(tmp_path):
 
 @pytest.mark.parametrize('argv,message', [
     (['--atrous_rate=6'], r'unknown flag --atrous_rate \(did you mean '
-                          r'atrous_rates'),
+                          r'--atrous_rates'),
     (['--output_stride'], 'flag --output_stride needs a value'),
     (['--output_stride=x'], 'flag --output_stride: output_stride must be an '
                             'integer'),

@@ -1,0 +1,87 @@
+"""``--help`` text of train.py / validate.py / test.py, made from the option
+table (``config_schema.OPTIONS``) so it can never drift from what the
+programs accept."""
+import textwrap
+
+from li_utils import config_schema as schema
+
+_SUMMARY = {
+    'train': 'Trains a model; checkpoints and events go to '
+             '<snapshot_root>/<config_name>/train.',
+    'val': 'Evaluates every checkpoint of the train folder on val_split and '
+           'records its mIoU in <snapshot_root>/<config_name>/val.',
+    'test': 'Tests one checkpoint (checkpoint_path, checkpoint_name or the '
+            'best on val) on test_split.',
+}
+
+_TYPE_NAMES = {'str': 'TEXT', 'path': 'PATH', 'int': 'INT', 'float': 'FLOAT',
+               'bool': 'BOOL', 'int_list': 'INTS', 'float_list': 'FLOATS'}
+
+
+def _default_text(option):
+  if option.default is schema.REQUIRED:
+    return 'required'
+  value = option.default
+  if value is None:
+    return 'None'
+  if isinstance(value, list):
+    return ','.join(str(v) for v in value)
+  if value == '':
+    return "''"
+  return str(value)
+
+
+def _help_text(option):
+  text = option.help
+  if option.choices:
+    text += ' One of: %s.' % ', '.join(option.choices)
+  return text
+
+
+def program_sections(mode):
+  """The INI sections a program reads, in order."""
+  return schema.COMMON_SECTIONS + (mode,)
+
+
+def options_of_section(section):
+  """Options that may be written in ``section``, in table order."""
+  return [o for o in schema.OPTIONS if section in o.sections]
+
+
+def format_help(mode, width=79):
+  """The full help of the program of ``mode`` ('train', 'val' or 'test')."""
+  program = schema.PROGRAMS[mode]
+  sections = program_sections(mode)
+  intro = ('Options come from the INI file\'s %s sections; every option '
+           'is also a flag of the same name and the command line wins: '
+           '--name=value or --name value, booleans --name / --noname, lists '
+           'comma-separated or repeated.'
+           % ', '.join('[%s]' % s for s in sections))
+  lines = [
+      'usage: %s --config_file FILE.ini [--option=value ...]' % program,
+      '',
+      textwrap.fill(_SUMMARY[mode], width),
+      '',
+      textwrap.fill(intro, width),
+      '',
+      '  --config_file FILE.ini (required)',
+      '      The experiment config, e.g. config/ADE20K/liMnv2_liAspp.ini.',
+      '  -h, --help',
+      '      This help.',
+  ]
+  for section in sections:
+    lines.extend(['', '[%s]' % section])
+    for option in options_of_section(section):
+      default = _default_text(option)
+      lines.append('  --%s %s (%s)' % (
+          option.name, _TYPE_NAMES[option.type],
+          default if default == 'required' else 'default: ' + default))
+      lines.extend(textwrap.wrap(_help_text(option), width,
+                                 initial_indent=' ' * 6,
+                                 subsequent_indent=' ' * 6))
+  lines.append('')
+  lines.append(textwrap.fill(
+      'Relative paths in the INI file resolve against the repository root, '
+      'in flags against the current directory. Errors are one line; set '
+      'LI_CONVS_DEBUG=1 for the full traceback.', width))
+  return '\n'.join(lines) + '\n'

@@ -3,8 +3,9 @@
     python test.py --config_file config/ADE20K/liMnv2_liAspp.ini
 
 The checkpoint is ``checkpoint_path`` if given, else ``checkpoint_name``
-inside ``<snapshot_root>/<config_name>/train``, else the best checkpoint
-recorded by validate.py (written to ``<name>(best_val)``). Results go to
+inside ``<snapshot_root>/<config_name>/train``, else the best of the
+checkpoints scored by validate.py that still exist (written to
+``<name>(best_val)``). Results go to
 ``<snapshot_root>/<config_name>/test/<name>/eval_scale_<s1>_<s2>.../``.
 
 With ``calculate_model_flops_and_params`` the eval graph is frozen at batch
@@ -40,11 +41,11 @@ def resolve_checkpoint(cfg, dirs):
       raise eval_utils.CheckpointError(
           'checkpoint_name %s: no checkpoint %s' % (cfg.checkpoint_name, path))
     return path, False
-  path = eval_utils.best_val_checkpoint(dirs.val)
-  if not eval_utils.checkpoint_exists(path):
-    raise eval_utils.CheckpointError(
-        'best validation checkpoint %s (from %s) no longer exists'
-        % (path, os.path.join(dirs.val, eval_utils.VAL_RESULT_MAT)))
+  path, miou, gone = eval_utils.best_existing_val_checkpoint(dirs.val)
+  if gone:
+    print('note: %s scored higher on val (%.2f%%) but its files are gone; '
+          'testing the best remaining one, %s (%.2f%%)'
+          % (gone[0][0], 100.0 * gone[0][1], path, 100.0 * miou))
   return path, True
 
 
@@ -114,7 +115,8 @@ def main(argv):
                               eval_graph.num_classes, eval_graph.ignore_label)
     sess_config = session_config.session_config_from(cfg)
     with tf.Session(config=sess_config) as sess:
-      eval_utils.restore_checkpoint(sess, eval_graph.saver, checkpoint)
+      eval_utils.restore_checkpoint(sess, eval_graph.saver, checkpoint,
+                                    config_file=cfg.config_file)
       hist, image_mious, names = eval_utils.run_evaluation(
           sess, eval_graph, desc='test', per_image=cfg.save_every_frame_miou,
           on_sample=on_sample)

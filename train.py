@@ -35,10 +35,13 @@ import tensorflow.compat.v1 as tf
 
 from li_utils import cluster as cluster_lib
 from li_utils import eval_utils
+from li_utils import input_errors
 from li_utils import original_notes
 from li_utils import progress
+from li_utils import random_seed
 from li_utils import run_folders
 from li_utils import train_utils
+from li_utils import training_marker
 from libs.core import tf_compat
 
 # sync_optimizer: the tf.train.SyncReplicasOptimizer of a --sync_replicas
@@ -241,20 +244,33 @@ def create_session(cfg):
   return tf.Session(config=session_config.session_config_from(cfg))
 
 
-def initialize(sess, ops, train_dir):
-  """Resumes from train_dir's newest checkpoint or initialises anew."""
+def initialize(sess, ops, train_dir, config_file=None,
+               initial_checkpoint=None):
+  """Resumes from train_dir's newest checkpoint or initialises anew.
+
+  Args:
+    config_file: named when the newest checkpoint does not fit the model.
+    initial_checkpoint: the checkpoint ``ops.init_fn`` restores from
+      (named when it is damaged).
+  """
+  from li_utils import checkpoint_check
   sess.run([tf.global_variables_initializer(),
             tf.local_variables_initializer()])
   latest = tf.train.latest_checkpoint(train_dir)
   if latest:
-    ops.saver.restore(sess, latest)
+    eval_utils.restore_checkpoint(sess, ops.saver, latest,
+                                  tf.global_variables(), config_file)
     # Keep the earlier checkpoints in the state file (and under max_to_keep)
     # instead of starting a fresh list.
     ops.saver.recover_last_checkpoints(
         eval_utils.list_checkpoints(train_dir))
     print('Resuming from %s' % latest)
   elif ops.init_fn is not None:
-    restored, skipped = ops.init_fn(sess)
+    try:
+      restored, skipped = ops.init_fn(sess)
+    except tf.errors.OpError as err:
+      raise checkpoint_check.restore_failure(
+          initial_checkpoint or 'tf_initial_checkpoint', err) from err
     print('Initialised %d variables from the initial checkpoint (%d not '
           'restored)' % (restored, len(skipped)))
   sys.stdout.flush()
@@ -301,6 +317,12 @@ class _Every(object):
     self._last = self._clock()
 
 
+def _save_unless_saved(sess, saver, prefix, step):
+  if step > 0 and not eval_utils.checkpoint_exists('%s-%d' % (prefix, step)):
+    saver.save(sess, prefix, global_step=step)
+    print('Checkpoint of step %d saved before stopping' % step)
+
+
 def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
                save_summaries_steps, log_steps, writer=None, stop=None,
                save_interval_secs=None, save_summaries_secs=None,
@@ -339,7 +361,13 @@ def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
     fetches = [ops.train_op, ops.global_step]
     if want_summary:
       fetches.append(ops.summary_op)
-    results = sess.run(fetches)
+    try:
+      results = sess.run(fetches)
+    except tf.errors.OpError:
+      # Keep the steps trained so far: an input error stops the run but
+      # leaves the variables as they were after the last step.
+      _save_unless_saved(sess, ops.saver, prefix, step)
+      raise
     loss, step = float(results[0]), int(results[1])
     train_utils.check_finite_loss(loss, step)
     if want_summary:
@@ -369,7 +397,7 @@ def train_dataset(cfg, batch_size):
       max_scale_factor=cfg.max_scale_factor,
       scale_factor_step_size=cfg.scale_factor_step_size,
       model_variant=cfg.model_variant, is_training=True,
-      should_shuffle=True, should_repeat=True)
+      should_shuffle=True, should_repeat=True, seed=cfg.random_seed)
 
 
 def train_samples(cfg):
@@ -542,6 +570,7 @@ def train_distributed(cfg, plan, train_dir):
 
   graph = tf.Graph()
   with graph.as_default():
+    random_seed.apply_random_seed(cfg.random_seed)
     with distributed.device_scope(plan):
       next_batch, dataset = tower_samples(cfg)
       ops = build_train_ops(cfg, next_batch, dataset.num_of_classes,
@@ -606,17 +635,27 @@ def main(argv):
   if plan.is_ps:
     return run_parameter_server(cfg, plan)
   train_dir = run_folders.program_dirs(cfg).train
-  if plan.is_distributed:
+  if plan.is_distributed and not plan.is_chief:
     return train_distributed(cfg, plan, train_dir)
+  # Only the chief (or the one local trainer) writes the train folder.
+  with training_marker.TrainingMarker(train_dir):
+    if plan.is_distributed:
+      return train_distributed(cfg, plan, train_dir)
+    return train_locally(cfg, train_dir)
 
+
+def train_locally(cfg, train_dir):
+  """One process, ``num_clones`` towers; returns the exit status."""
   graph = tf.Graph()
   with graph.as_default():
+    random_seed.apply_random_seed(cfg.random_seed)
     next_batch, dataset = tower_samples(cfg)
     ops = build_train_ops(cfg, next_batch, dataset.num_of_classes,
                           dataset.ignore_label, train_dir)
     os.makedirs(train_dir, exist_ok=True)
     with create_session(cfg) as sess:
-      initialize(sess, ops, train_dir)
+      initialize(sess, ops, train_dir, cfg.config_file,
+                 cfg.tf_initial_checkpoint)
       writer = tf.summary.FileWriter(train_dir, graph)
       try:
         with _SignalCatcher() as catcher:
@@ -634,6 +673,11 @@ def main(argv):
       except train_utils.TrainingDivergedError as err:
         sys.stderr.write('train.py: error: %s\n' % err)
         return 1
+      except tf.errors.OpError as err:
+        explained = input_errors.from_pipeline_error(err, dataset.files)
+        if explained is None:
+          raise
+        raise explained from err
       finally:
         writer.close()
   print('Training finished at step %d; checkpoints in %s' % (step, train_dir))

@@ -4,10 +4,22 @@
 
 Evaluates each checkpoint listed in ``<snapshot_root>/<config_name>/train/
 checkpoint`` on ``val_split`` and records its mIoU in ``val/`` (event file,
-``val_result.mat``, ``val_result.txt``). Then, unless
-``keep_all_checkpoints`` is set, deletes the files of every listed
-checkpoint except the best and the last one; files not listed in the
-checkpoint state are never touched.
+``val_result.mat``, ``val_result.txt``), rewriting the records after every
+checkpoint so that nothing scored is lost if a later one fails.  Records of
+checkpoints scored by earlier runs stay in the files.
+
+Then, unless ``keep_all_checkpoints`` is set, it deletes the files of every
+listed, scored checkpoint except the best and the newest one -- but only
+when no train.py is training into the folder (li_utils/training_marker):
+TensorFlow's Saver rewrites the ``checkpoint`` state from its own list at
+every save, so deleting a checkpoint a running trainer still lists would
+leave the state naming files that are gone.  validate.py is therefore safe
+to run at any time during training; run it once more after training to
+prune.  Files not listed in the checkpoint state are never touched.
+
+A listed checkpoint whose files are gone (deleted by the trainer's
+``max_to_keep`` in the meantime) is skipped with a notice; a damaged one is
+skipped with an error line and makes the exit status 1.
 """
 
 import os
@@ -15,13 +27,19 @@ import sys
 
 import tensorflow.compat.v1 as tf
 
+from li_utils import checkpoint_check
 from li_utils import eval_utils
 from li_utils import metrics
 from li_utils import original_notes
 from li_utils import run_folders
 from li_utils import session_config
+from li_utils import training_marker
 from libs.core import tf_compat
-from libs.core import tf_compat
+
+
+def _note(message):
+  print('note: %s' % message)
+  sys.stdout.flush()
 
 
 def _merge_previous(val_dir, paths, mious):
@@ -37,28 +55,56 @@ def _merge_previous(val_dir, paths, mious):
   return order, [merged[p] for p in order]
 
 
-def main(argv):
-  cfg = eval_utils.load_program_config('val', argv)
-  original_notes.print_notes('validate.py', cfg)
-  dirs = run_folders.program_dirs(cfg)
-  checkpoints = eval_utils.list_checkpoints(dirs.train)
-  if not checkpoints:
-    raise eval_utils.CheckpointError(
-        'no checkpoint listed in %s: train first'
-        % os.path.join(dirs.train, 'checkpoint'))
-  missing = [c for c in checkpoints if not eval_utils.checkpoint_exists(c)]
-  if missing:
-    raise eval_utils.CheckpointError(
-        'checkpoint %s is listed in %s but its files are missing'
-        % (missing[0], os.path.join(dirs.train, 'checkpoint')))
+class ScoreRecorder(object):
+  """Adds each score to ``val_result.mat`` / ``.txt`` (merged with the
+  records of earlier runs) and to the event file as soon as it is known."""
 
-  eval_scales = eval_utils.eval_scales_of(cfg)
-  os.makedirs(dirs.val, exist_ok=True)
-  mious = []
+  def __init__(self, val_dir, writer, summary_fn):
+    self.val_dir = val_dir
+    self.paths, self.mious = [], []
+    self._writer = writer
+    self._summary_fn = summary_fn
+
+  def add(self, path, miou):
+    self.paths.append(path)
+    self.mious.append(miou)
+    all_paths, all_mious = _merge_previous(self.val_dir, self.paths,
+                                           self.mious)
+    eval_utils.write_val_results(self.val_dir, all_paths, all_mious)
+    step = eval_utils.global_step_of(path)
+    self._writer.add_summary(self._summary_fn(miou),
+                             step if step is not None else len(self.paths))
+    self._writer.flush()
+
+
+def _deleted_by_trainer(path, train_dir):
+  """True when ``path`` is gone or going: the trainer's Saver drops a
+  checkpoint from the ``checkpoint`` state before it deletes its files."""
+  return (not eval_utils.checkpoint_exists(path) or
+          path not in eval_utils.list_checkpoints(train_dir))
+
+
+def _relisted(checkpoints, train_dir):
+  """``checkpoints`` plus those listed now, oldest first."""
+  now = eval_utils.list_checkpoints(train_dir)
+  merged = list(checkpoints) + [p for p in now if p not in checkpoints]
+  return sorted(merged, key=lambda p: (eval_utils.global_step_of(p) or -1))
+
+
+def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):
+  """Scores every checkpoint that can be restored: ``checkpoints`` and
+  those the train folder lists once the evaluation graph is built.
+
+  Returns:
+    ``(recorder, damaged)``: the ScoreRecorder and the
+    ``(checkpoint, message)`` pairs of damaged checkpoints.
+  """
+  damaged = []
   graph = tf.Graph()
   with graph.as_default():
     eval_graph = eval_utils.build_eval_graph(
-        cfg, cfg.val_split, eval_scales, cfg.add_flipped_images)
+        cfg, cfg.val_split, eval_utils.eval_scales_of(cfg),
+        cfg.add_flipped_images)
     miou_value = tf.placeholder(tf.float32, [])
     miou_summary = tf.summary.scalar('miou', miou_value)
     writer = tf.summary.FileWriter(dirs.val)
@@ -66,37 +112,115 @@ def main(argv):
                                         eval_graph.ignore_label)
     sess_config = session_config.session_config_from(cfg)
     with tf.Session(config=sess_config) as sess:
-      for path in checkpoints:
-        eval_utils.restore_checkpoint(sess, eval_graph.saver, path)
+      recorder = recorder_factory(
+          writer, lambda m: sess.run(miou_summary, {miou_value: m}))
+      # Building the graph takes a while; a trainer may have saved newer
+      # checkpoints (and dropped older ones) meanwhile.
+      for path in _relisted(checkpoints, dirs.train):
+        try:
+          eval_utils.restore_checkpoint(sess, eval_graph.saver, path,
+                                        config_file=cfg.config_file)
+        except checkpoint_check.CheckpointMismatch:
+          raise
+        except checkpoint_check.CheckpointError as err:
+          if _deleted_by_trainer(path, dirs.train):
+            _note('%s was deleted before it could be evaluated (train.py '
+                  'keeps max_to_keep checkpoints); skipped' % path)
+            continue
+          sys.stderr.write('validate.py: error: %s; skipped, the other '
+                           'scores are kept\n' % err)
+          sys.stderr.flush()
+          damaged.append((path, str(err)))
+          continue
         hist, _, _ = eval_utils.run_evaluation(
             sess, eval_graph, desc=os.path.basename(path))
         miou = metrics.metrics_from_hist(hist, scored).miou
-        mious.append(miou)
-        step = eval_utils.global_step_of(path)
-        writer.add_summary(sess.run(miou_summary, {miou_value: miou}),
-                           step if step is not None else len(mious))
-        writer.flush()
+        recorder.add(path, miou)
         print('%s mIoU: %.2f%%' % (path, 100.0 * miou))
         sys.stdout.flush()
     writer.close()
+  return recorder, damaged
 
-  all_paths, all_mious = _merge_previous(dirs.val, checkpoints, mious)
-  eval_utils.write_val_results(dirs.val, all_paths, all_mious)
-  index = eval_utils.best_index(mious)
-  best = checkpoints[-1 if index is None else index]
+
+def _prune(cfg, dirs, recorder, damaged):
+  """Deletes scored checkpoints other than the best and the newest, when
+  it is safe (see the module docstring)."""
+  if cfg.keep_all_checkpoints:
+    return
+  trainer = training_marker.running_trainer(dirs.train)
+  if trainer is not None:
+    _note('train.py (%s) is still training into %s, so no checkpoint is '
+          'deleted now; run validate.py again after training to prune'
+          % (training_marker.describe(trainer), dirs.train))
+    return
+  if damaged:
+    _note('no checkpoint deleted: %d could not be evaluated' % len(damaged))
+    return
+  listed = eval_utils.list_checkpoints(dirs.train)
+  if not listed:
+    return
+  all_paths, all_mious = _merge_previous(dirs.val, recorder.paths,
+                                         recorder.mious)
+  scores = dict(zip(all_paths, all_mious))
+  scored_listed = [p for p in listed if p in scores]
+  index = eval_utils.best_index([scores[p] for p in scored_listed])
+  keep = [listed[-1]]
   if index is not None:
-    print('best: %s mIoU: %.2f%%' % (best, 100.0 * mious[index]))
-  if not cfg.keep_all_checkpoints:
-    deleted = eval_utils.prune_checkpoints(dirs.train, [best,
-                                                        checkpoints[-1]])
-    print('deleted %d checkpoint files, kept %s'
-          % (len(deleted), ', '.join(sorted({os.path.basename(best),
-                                             os.path.basename(
-                                                 checkpoints[-1])}))))
+    keep.append(scored_listed[index])
+  # A checkpoint without a score (it appeared after the evaluation began)
+  # is never deleted.
+  keep += [p for p in listed if p not in scores]
+  deleted = eval_utils.prune_checkpoints(dirs.train, keep)
+  print('deleted %d checkpoint files, kept %s'
+        % (len(deleted), ', '.join(sorted({os.path.basename(k)
+                                           for k in keep}))))
+
+
+def main(argv):
+  cfg = eval_utils.load_program_config('val', argv)
+  original_notes.print_notes('validate.py', cfg)
+  dirs = run_folders.program_dirs(cfg)
+  state_file = os.path.join(dirs.train, 'checkpoint')
+  listed = eval_utils.list_checkpoints(dirs.train)
+  trainer = training_marker.running_trainer(dirs.train)
+  if not listed:
+    if trainer is not None:
+      _note('no checkpoint listed in %s yet; train.py (%s) is still '
+            'training: validate again later'
+            % (state_file, training_marker.describe(trainer)))
+      return 0
+    raise eval_utils.CheckpointError(
+        'no checkpoint listed in %s: train first' % state_file)
+  checkpoints = []
+  for path in listed:
+    if eval_utils.checkpoint_exists(path):
+      checkpoints.append(path)
+    else:
+      _note('%s is listed in %s but its files are missing; skipped'
+            % (path, state_file))
+  if not checkpoints:
+    raise eval_utils.CheckpointError(
+        'none of the %d checkpoints listed in %s exists' % (len(listed),
+                                                            state_file))
+
+  os.makedirs(dirs.val, exist_ok=True)
+  recorder, damaged = _evaluate_all(
+      cfg, dirs, checkpoints,
+      lambda writer, fn: ScoreRecorder(dirs.val, writer, fn))
+  if recorder.paths:
+    index = eval_utils.best_index(recorder.mious)
+    if index is not None:
+      print('best: %s mIoU: %.2f%%' % (recorder.paths[index],
+                                       100.0 * recorder.mious[index]))
+  _prune(cfg, dirs, recorder, damaged)
+  if damaged:
+    sys.stderr.write('validate.py: error: %d checkpoint(s) could not be '
+                     'evaluated: %s\n' % (len(damaged), ', '.join(
+                         p for p, _ in damaged)))
+    return 1
   return 0
 
 
 if __name__ == '__main__':
-  tf_compat.use_graph_mode()
   tf_compat.use_graph_mode()
   sys.exit(eval_utils.run_program('validate.py', main, sys.argv[1:]))

@@ -34,8 +34,8 @@ OutputDirs = collections.namedtuple('OutputDirs', ['root', 'train', 'val',
                                                    'test'])
 
 
-class CheckpointError(ValueError):
-  """A checkpoint to evaluate could not be found."""
+# A checkpoint that cannot be used (one-line message).
+from li_utils.checkpoint_check import CheckpointError  # noqa: E402,F401
 
 
 def output_dirs(snapshot_root, config_name):
@@ -207,6 +207,31 @@ def best_val_checkpoint(val_dir):
   return paths[best_index(mious)]
 
 
+def best_existing_val_checkpoint(val_dir):
+  """The best checkpoint recorded in ``val_result.mat`` whose files still
+  exist (the trainer's ``max_to_keep`` may have deleted better ones).
+
+  Returns:
+    ``(path, miou, gone)``; ``gone`` lists ``(path, miou)`` of the recorded
+    checkpoints that scored higher but no longer exist.
+
+  Raises:
+    CheckpointError: no results, or none of the scored checkpoints exists.
+  """
+  paths, mious = read_val_results(val_dir)
+  order = sorted((i for i in range(len(paths)) if not np.isnan(mious[i])),
+                 key=lambda i: (mious[i], i), reverse=True)
+  gone = []
+  for i in order:
+    if checkpoint_exists(paths[i]):
+      return paths[i], float(mious[i]), gone
+    gone.append((paths[i], float(mious[i])))
+  raise CheckpointError(
+      'none of the %d checkpoints scored in %s exists any more; validate '
+      'the remaining ones or pass --checkpoint_path'
+      % (len(order), os.path.join(val_dir, VAL_RESULT_MAT)))
+
+
 def write_test_results(out_dir, hist, seg_metrics, image_mious=None,
                        image_names=None):
   """Writes ``test_result.mat`` and ``test_result.txt``.
@@ -278,6 +303,28 @@ class UsageError(ValueError):
   """Bad command line outside the config options (e.g. no --config_file)."""
 
 
+class HelpRequested(Exception):
+  """``-h`` / ``--help`` was given; carries the text to print."""
+
+  def __init__(self, text):
+    super(HelpRequested, self).__init__(text)
+    self.text = text
+
+
+def _misspelt_config_file_flag(argv):
+  """A one-line hint when ``--config_file`` is missing but a look-alike
+  (``--config-file``, ``--configfile``, ``--config``) was given."""
+  from li_utils import config as config_lib
+  for arg in argv:
+    if not arg.startswith('--'):
+      continue
+    name = arg[2:].split('=', 1)[0]
+    suggestion = config_lib.flag_suggestion(name)
+    if '--config_file' in suggestion or name in ('config', 'cfg', 'c'):
+      return 'unknown flag --%s (did you mean --config_file?)' % name
+  return None
+
+
 def split_config_file(argv):
   """Takes ``--config_file X`` / ``--config_file=X`` out of ``argv``.
 
@@ -318,10 +365,15 @@ def resolve_config_file(config_file):
 def load_program_config(mode, argv):
   """Loads the config of a program run: config file plus flag overrides."""
   from li_utils import config as config_lib
+  if any(arg in ('-h', '--help') for arg in argv):
+    from li_utils import config_help
+    raise HelpRequested(config_help.format_help(mode))
   config_file, rest = split_config_file(argv)
   if not config_file:
-    raise UsageError('--config_file is required, e.g. --config_file '
-                     'config/ADE20K/liMnv2_liAspp.ini')
+    raise UsageError(_misspelt_config_file_flag(rest) or
+                     '--config_file is required, e.g. --config_file '
+                     'config/ADE20K/liMnv2_liAspp.ini (--help lists every '
+                     'option)')
   return config_lib.load_config(resolve_config_file(config_file), mode, rest)
 
 
@@ -344,6 +396,9 @@ def run_program(prog, main, argv):
   """
   try:
     status = main(argv)
+  except HelpRequested as request:
+    sys.stdout.write(request.text)
+    return 0
   except _user_error_types() as err:
     if os.environ.get('LI_CONVS_DEBUG'):
       raise
@@ -357,9 +412,12 @@ def run_program(prog, main, argv):
 # --------------------------------------------------------------------------
 # Evaluation graph and loop shared by validate.py and test.py.
 
+# files: the TFRecords read; output_stride: of the model (both for error
+# messages).
 EvalGraph = collections.namedtuple(
     'EvalGraph', ['iterator', 'fetches', 'saver', 'num_samples',
-                  'num_classes', 'ignore_label'])
+                  'num_classes', 'ignore_label', 'files', 'output_stride'],
+    defaults=((), None))
 
 
 def eval_scales_of(cfg):
@@ -422,21 +480,35 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images):
     fetches['original_image'] = samples['original_image']
   saver = tf.train.Saver(tf.global_variables())
   return EvalGraph(iterator, fetches, saver, dataset.num_samples,
-                   dataset.num_of_classes, dataset.ignore_label)
+                   dataset.num_of_classes, dataset.ignore_label,
+                   tuple(dataset.files), cfg.output_stride)
 
 
-def restore_checkpoint(sess, saver, checkpoint_path):
-  """Restores a checkpoint, with a one-line error when it is unusable."""
-  import tensorflow.compat.v1 as tf
-  if not checkpoint_exists(checkpoint_path):
-    raise CheckpointError('checkpoint %s not found (no %s.index)'
-                          % (checkpoint_path, checkpoint_path))
-  try:
-    saver.restore(sess, checkpoint_path)
-  except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
-    first = str(err.message).strip().splitlines()[0]
-    raise CheckpointError('checkpoint %s does not fit the model: %s'
-                          % (checkpoint_path, first))
+def restore_checkpoint(sess, saver, checkpoint_path, variables=None,
+                       config_file=None):
+  """Restores a checkpoint, with a one-line error when it is unusable.
+
+  Args:
+    variables: those ``saver`` restores (default: the graph's global
+      variables); compared with the checkpoint's before restoring.
+    config_file: the config the model was built from; when the checkpoint
+      does not fit it, the error names the shipped config that would.
+
+  Raises:
+    li_utils.checkpoint_check.CheckpointError or one of its subclasses
+    (CheckpointGone, CheckpointDamaged, CheckpointMismatch).
+  """
+  from li_utils import checkpoint_check
+  from li_utils import config_match
+  if variables is None:
+    variables = sess.graph.get_collection('variables')
+  checkpoint_check.restore(sess, saver, checkpoint_path, variables,
+                           config_file, suggest=config_match.suggestion)
+
+
+def _image_name(out):
+  name = out['image_name'][0]
+  return name.decode('utf-8', 'replace') if isinstance(name, bytes) else name
 
 
 def run_evaluation(sess, graph, desc='eval', per_image=False,
@@ -469,8 +541,18 @@ def run_evaluation(sess, graph, desc='eval', per_image=False,
         out = sess.run(graph.fetches)
       except tf.errors.OutOfRangeError:
         break
-      image_hist = metrics.confusion_matrix(out['label'], out['prediction'],
-                                            n, graph.ignore_label)
+      except tf.errors.OpError as err:
+        from li_utils import input_errors
+        explained = input_errors.from_pipeline_error(err, graph.files,
+                                                     graph.output_stride)
+        if explained is None:
+          raise
+        raise explained from None
+      try:
+        image_hist = metrics.confusion_matrix(
+            out['label'], out['prediction'], n, graph.ignore_label)
+      except ValueError as err:
+        raise ValueError('image %r: %s' % (_image_name(out), err)) from None
       hist += image_hist
       if per_image:
         mious.append(metrics.metrics_from_hist(image_hist, scored).miou)

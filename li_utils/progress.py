@@ -7,8 +7,10 @@
     bar.close()
 
 or ``for item in progress(items, total=len(items), prefix='val'): ...``.
-On a terminal the bar redraws in place; on a pipe or log file it prints a
-line at every 10% so logs stay short.
+On a terminal the bar redraws in place.  On a pipe or log file it prints a
+line when another 10% is done, at most one every ``log_interval`` seconds
+(10), and the final line, so a log holds a few lines per bar however many
+updates there are.
 """
 import sys
 import time
@@ -17,7 +19,8 @@ import time
 class ProgressBar(object):
   """Counts finished items out of `total` and draws a text bar."""
 
-  def __init__(self, total, prefix='', stream=None, width=30):
+  def __init__(self, total, prefix='', stream=None, width=30,
+               log_interval=10.0, clock=time.time):
     if total is not None and total < 0:
       raise ValueError('ProgressBar total must be >= 0, got %r' % total)
     self.total = total
@@ -25,14 +28,17 @@ class ProgressBar(object):
     self.stream = stream if stream is not None else sys.stderr
     self.width = width
     self.count = 0
-    self._start = time.time()
+    self._clock = clock
+    self._start = clock()
+    self._log_interval = log_interval
+    self._last_line_time = self._start
     self._interactive = getattr(self.stream, 'isatty', lambda: False)()
     self._last_decile = -1
     self._closed = False
 
   def format(self):
     """The current bar as one line of text (without a newline)."""
-    elapsed = max(time.time() - self._start, 1e-9)
+    elapsed = max(self._clock() - self._start, 1e-9)
     rate = self.count / elapsed
     head = ('%s ' % self.prefix) if self.prefix else ''
     if self.total:
@@ -52,8 +58,12 @@ class ProgressBar(object):
       return
     if self.total:
       decile = int(10 * min(self.count, self.total) / self.total)
-      if decile != self._last_decile:
+      now = self._clock()
+      finished = self.count >= self.total
+      if decile != self._last_decile and (
+          finished or now - self._last_line_time >= self._log_interval):
         self._last_decile = decile
+        self._last_line_time = now
         self.stream.write(self.format() + '\n')
         self.stream.flush()
 

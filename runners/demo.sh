@@ -130,7 +130,7 @@ import os, sys
 sys.path.insert(0, os.environ['LI_REPO_ROOT'])
 from li_utils import eval_utils
 dirs = eval_utils.output_dirs(sys.argv[1], sys.argv[2])
-print(eval_utils.best_val_checkpoint(dirs.val))
+print(eval_utils.best_existing_val_checkpoint(dirs.val)[0])
 PY
 }
 

@@ -112,3 +112,30 @@ def toy_train_ops(train_module, nan_from_step=10 ** 6):
   return train_module.TrainOps(loss, loss, step, tf.constant(0.1),
                                tf.summary.scalar('w', w), None,
                                tf.train.Saver())
+
+
+def save_model_checkpoint(config_file, prefix, flags=(), global_step=None,
+                          seed=0):
+  """Saves the evaluation model of ``config_file`` (+ ``flags``) with seeded
+  random weights at ``prefix`` (``prefix-<global_step>`` when given) without
+  training; returns the checkpoint path."""
+  import tensorflow.compat.v1 as tf
+  from libs.datasets import data_generator
+  from li_models import model
+  from li_utils import config as config_lib
+  from li_utils import model_config
+
+  cfg = config_lib.load_config(config_file, 'test', list(flags), notify=None)
+  num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
+  crop = list(cfg.eval_crop_size)
+  options = model_config.model_options_from_config(cfg, num_classes, crop)
+  os.makedirs(os.path.dirname(prefix), exist_ok=True)
+  with tf.Graph().as_default():
+    tf.set_random_seed(seed)
+    images = tf.placeholder(tf.float32, [1] + crop + [3])
+    model.predict_labels(images, options)
+    saver = tf.train.Saver(max_to_keep=None)
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      return saver.save(sess, prefix, global_step=global_step,
+                        write_meta_graph=False, write_state=False)

@@ -38,7 +38,7 @@ def resolve_checkpoint(cfg, dirs):
   elif cfg.checkpoint_name:
     path, best_val = os.path.join(dirs.train, cfg.checkpoint_name), False
   else:
-    path, best_val = eval_utils.best_val_checkpoint(dirs.val), True
+    path, best_val = eval_utils.best_existing_val_checkpoint(dirs.val)[0], True
   if not eval_utils.checkpoint_exists(path):
     raise eval_utils.CheckpointError('checkpoint %s not found (no %s.index)'
                                      % (path, path))

@@ -54,7 +54,7 @@ def collect_run(snapshot_root, label, config_name):
   dirs = eval_utils.output_dirs(snapshot_root, config_name)
   try:
     paths, mious = eval_utils.read_val_results(dirs.val)
-    best = eval_utils.best_val_checkpoint(dirs.val)
+    best = eval_utils.best_existing_val_checkpoint(dirs.val)[0]
   except eval_utils.CheckpointError as err:
     raise ReportError(str(err))
   name = os.path.basename(best) + eval_utils.BEST_VAL_SUFFIX

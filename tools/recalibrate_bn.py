@@ -142,6 +142,7 @@ def build_statistics_graph(cfg):
 def main(argv):
   import tensorflow.compat.v1 as tf
   from li_utils import progress
+  from li_utils import random_seed
   from li_utils import session_config
 
   parser = argparse.ArgumentParser(
@@ -174,13 +175,15 @@ def main(argv):
                                        % (path, path))
 
   with tf.Graph().as_default():
+    random_seed.apply_random_seed(cfg.random_seed)
     moments, saver = build_statistics_graph(cfg)
     with tf.Session(config=session_config.session_config_from(cfg)) as sess:
       all_statistics = []
       bar = progress.ProgressBar(len(checkpoints) * args.num_batches,
                                  prefix='batch-norm statistics')
       for path in checkpoints:
-        eval_utils.restore_checkpoint(sess, saver, path)
+        eval_utils.restore_checkpoint(sess, saver, path,
+                                      tf.model_variables(), cfg.config_file)
         all_statistics.append(estimate_statistics(sess, moments,
                                                   args.num_batches))
         bar.update(args.num_batches)

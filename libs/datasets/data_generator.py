@@ -24,6 +24,7 @@ import struct
 import tensorflow.compat.v1 as tf
 
 from libs.datasets import input_preprocess
+from libs.datasets import record_checks
 # DeepLab's TFRecord feature keys, re-exported for the readers' users.
 from libs.datasets.tfrecord_format import (  # pylint: disable=unused-import
     FEATURE_CHANNELS, FEATURE_FILENAME, FEATURE_FORMAT, FEATURE_HEIGHT,
@@ -39,6 +40,8 @@ ORIGINAL_IMAGE = 'original_image'
 
 # Shuffle buffer used in training.
 _SHUFFLE_BUFFER = 100
+# Key of the TFRecord file a sample came from, inside the pipeline only.
+_RECORD_FILE = 'record_file'
 
 
 class DatasetError(ValueError):
@@ -112,23 +115,26 @@ def count_records(files):
   version.
 
   Raises:
-    DatasetError: a file ends inside a record.
+    DatasetError: a file ends inside a record (the message names it).
   """
   total = 0
   for path in files:
     size = os.path.getsize(path)
+    count = 0
     with open(path, 'rb') as f:
       while f.tell() < size:
         header = f.read(8)
         if len(header) < 8:
-          raise DatasetError('%s is truncated (a TFRecord header is cut off '
-                             'at byte %d)' % (path, size))
+          raise DatasetError(record_checks.damaged_file_message(
+              (path, count, 'a record header is cut off at byte %d' % size)))
         length, = struct.unpack('<Q', header)
         f.seek(4 + length + 4, os.SEEK_CUR)
         if f.tell() > size:
-          raise DatasetError('%s is truncated (its record %d ends past byte '
-                             '%d)' % (path, total + 1, size))
-        total += 1
+          raise DatasetError(record_checks.damaged_file_message(
+              (path, count, 'record %d ends past byte %d' % (count + 1,
+                                                             size))))
+        count += 1
+    total += count
   return total
 
 
@@ -257,7 +263,25 @@ class Dataset(object):
             self._num_samples)
     return self._num_samples
 
+  def _parse_and_check(self, record_file, serialized):
+    """parse_example plus the record checks (libs.datasets.record_checks);
+    a failing check stops the pipeline naming ``record_file``."""
+    sample = parse_example(serialized)
+    checks = [record_checks.label_size_check(
+        sample[IMAGE], sample[LABEL], record_file, sample[IMAGE_NAME])]
+    if self.is_training:
+      # Evaluation rejects such labels when it counts them
+      # (li_utils.metrics); training would learn from them silently.
+      checks.append(record_checks.label_range_check(
+          sample[LABEL], self.num_of_classes, self.ignore_label, record_file,
+          sample[IMAGE_NAME]))
+    with tf.control_dependencies(checks):
+      sample[LABEL] = tf.identity(sample[LABEL])
+    sample[_RECORD_FILE] = record_file
+    return sample
+
   def _preprocess(self, sample):
+    record_file = sample.pop(_RECORD_FILE, None)
     original_image, image, label = (
         input_preprocess.preprocess_image_and_label(
             image=sample[IMAGE],
@@ -274,6 +298,12 @@ class Dataset(object):
             is_training=self.is_training,
             model_variant=self.model_variant,
             seed=self.seed))
+    if not self.is_training and record_file is not None:
+      # Evaluation pads to the crop and never crops: a larger image would
+      # reach the network at a size it was not built for.
+      with tf.control_dependencies([record_checks.eval_crop_check(
+          original_image, self.crop_size, record_file, sample[IMAGE_NAME])]):
+        image = tf.identity(image)
     sample[IMAGE] = image
     sample[LABEL] = label
     if not self.is_training:
@@ -282,12 +312,18 @@ class Dataset(object):
 
   def get_dataset(self):
     """Returns the batched tf.data.Dataset of preprocessed samples."""
-    dataset = tf.data.TFRecordDataset(self.files,
-                                      num_parallel_reads=self.num_readers)
+    # Each record travels with the name of its file, for the messages of
+    # the record checks; files are read round robin, num_readers at a time
+    # (what TFRecordDataset(files, num_parallel_reads) does).
+    files = tf.data.Dataset.from_tensor_slices(self.files)
+    dataset = files.interleave(
+        lambda path: tf.data.TFRecordDataset(path).map(
+            lambda record: (path, record)),
+        cycle_length=self.num_readers, block_length=1)
     # The map functions are plain graph code: skipping autograph's
     # conversion saves seconds per pipeline built (it changes nothing else).
     do_not_convert = tf.autograph.experimental.do_not_convert
-    dataset = dataset.map(do_not_convert(parse_example),
+    dataset = dataset.map(do_not_convert(self._parse_and_check),
                           num_parallel_calls=self.num_readers)
     dataset = dataset.map(do_not_convert(self._preprocess),
                           num_parallel_calls=self.num_readers)

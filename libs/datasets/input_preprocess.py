@@ -15,6 +15,12 @@ from libs.datasets import preprocess_utils
 _PROB_OF_FLIP = 0.5
 
 
+def _offset_seed(seed, offset):
+  """An op seed distinct from ``seed`` (random ops sharing one op seed
+  would draw the same numbers)."""
+  return None if seed is None else seed + offset
+
+
 def preprocess_image_and_label(image,
                                label,
                                crop_height,
@@ -42,7 +48,9 @@ def preprocess_image_and_label(image,
     ignore_label: value used for padded label pixels.
     is_training: training (random augmentation and crop) or evaluation.
     model_variant: backbone name, selects the padding pixel value.
-    seed: optional op seed for the random operations.
+    seed: optional op seed of the random operations; the scale, the crop
+      offsets and the flip draw with seed, seed + 1, seed + 2 and seed + 3,
+      so that their draws are independent of each other.
 
   Returns:
     (original_image, processed_image, label): original_image is the image
@@ -89,9 +97,11 @@ def preprocess_image_and_label(image,
 
   if is_training:
     processed_image, label = preprocess_utils.random_crop(
-        [processed_image, label], crop_height, crop_width, seed=seed)
+        [processed_image, label], crop_height, crop_width,
+        seed=_offset_seed(seed, 1))
     processed_image, label, _ = preprocess_utils.flip_dim(
-        [processed_image, label], _PROB_OF_FLIP, dim=1, seed=seed)
+        [processed_image, label], _PROB_OF_FLIP, dim=1,
+        seed=_offset_seed(seed, 3))
     processed_image.set_shape([crop_height, crop_width, 3])
     label.set_shape([crop_height, crop_width, 1])
   else:

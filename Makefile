@@ -107,11 +107,19 @@ demo-compare: $(STAMP)
 	PYTHON="$(CURDIR)/$(VENV_PY)" $(if $(filter 2,$(TF)),DEMO_OUTPUT="$(DEMO_OUTPUT)",) bash runners/demo.sh --compare
 
 # Training/eval cost table -> bench/results.json (QUICK=1: < 5 minutes).
-# Backend comparison (needs .venv-intel, see requirements-intel.txt):
-#   $(VENV_PY) -m tools.benchmark --compare_backends
 # TF=2 writes bench/results-tf2.json.
 bench: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m tools.benchmark $(if $(QUICK),--quick,) $(if $(filter 2,$(TF)),--output bench/results-tf2.json,)
+
+# CPU backends side by side (tools/benchmark_backends.py): tensorflow 1.15.5
+# in .venv against intel-tensorflow 1.15.2 in .venv-intel, which the first
+# run builds (`make setup` with VENV=.venv-intel BACKEND=intel) -> bench/
+# backends.json. QUICK=1: the three quick cases.
+INTEL_VENV := .venv-intel
+.PHONY: bench-backends
+bench-backends: $(STAMP)
+	@$(MAKE) --no-print-directory setup VENV=$(INTEL_VENV) BACKEND=intel TF=1
+	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m tools.benchmark --compare_backends --other_python $(INTEL_VENV)/bin/python $(if $(QUICK),--quick,)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -202,7 +202,7 @@ def restore(sess, saver, checkpoint_path, variables, config_file=None,
   try:
     saver.restore(sess, checkpoint_path)
   except tf.errors.OpError as err:
-    raise restore_failure(checkpoint_path, err) from None
+    raise restore_failure(checkpoint_path, err) from err
 
 
 def restore_failure(checkpoint_path, err):

@@ -547,12 +547,12 @@ def run_evaluation(sess, graph, desc='eval', per_image=False,
                                                      graph.output_stride)
         if explained is None:
           raise
-        raise explained from None
+        raise explained from err
       try:
         image_hist = metrics.confusion_matrix(
             out['label'], out['prediction'], n, graph.ignore_label)
       except ValueError as err:
-        raise ValueError('image %r: %s' % (_image_name(out), err)) from None
+        raise ValueError('image %r: %s' % (_image_name(out), err)) from err
       hist += image_hist
       if per_image:
         mious.append(metrics.metrics_from_hist(image_hist, scored).miou)

@@ -191,3 +191,21 @@ def test_missing_optional_section_prints_the_defaults_it_falls_back_to(
                              % config)
   assert 'li_zones_dpn=3,3,3' in notes[0]
   assert 'li_backbone_option_mnv2=e' in notes[0]
+
+
+def test_debug_switch_shows_the_full_traceback(tmp_path):
+  path = str(tmp_path / 'figure.png')
+  with open(path, 'wb') as f:
+    f.write(b'\x89PNG\r\n\x1a\n\x00\x00')
+  command = [sys.executable, os.path.join(h.REPO_ROOT, 'test.py'),
+             '--config_file', path]
+  quiet = subprocess.run(command, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True,
+                         timeout=120)
+  assert quiet.returncode == 2 and 'Traceback' not in quiet.stderr
+  loud = subprocess.run(command, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, universal_newlines=True,
+                        timeout=120, env=dict(os.environ, LI_CONVS_DEBUG='1'))
+  assert loud.returncode != 0
+  assert 'Traceback (most recent call last)' in loud.stderr
+  assert 'ConfigError: %s is not a text INI file' % path in loud.stderr

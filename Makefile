@@ -106,7 +106,7 @@ demo: $(STAMP)
 demo-compare: $(STAMP)
 	PYTHON="$(CURDIR)/$(VENV_PY)" $(if $(filter 2,$(TF)),DEMO_OUTPUT="$(DEMO_OUTPUT)",) bash runners/demo.sh --compare
 
-# Training/eval cost table -> bench/results.json (QUICK=1: < 5 minutes).
+# Training/eval cost table -> bench/results.json (QUICK=1: < 2 minutes).
 # TF=2 writes bench/results-tf2.json.
 bench: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m tools.benchmark $(if $(QUICK),--quick,) $(if $(filter 2,$(TF)),--output bench/results-tf2.json,)

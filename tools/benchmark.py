@@ -215,12 +215,16 @@ def loadavg():
 def make_bench_records(root, num_images, image_size, seed=0):
   """Generates synthetic-shapes train/val TFRecords under ``root``.
 
-  Reuses an earlier set with the same parameters (a stamp file records
-  them).  Returns the TFRecord folder.
+  The labels are classes 0-4 without the 255 ignore band, so they are valid
+  for every benchmarked dataset (ADE20K's ignore label is 0 and 255 is no
+  class of it; training rejects such labels).  Reuses an earlier set with
+  the same parameters (a stamp file records them).  Returns the TFRecord
+  folder.
   """
   from dataset_generation import build_voc2012_data
   from dataset_generation import make_synthetic_shapes
-  stamp = {'num_images': num_images, 'image_size': image_size, 'seed': seed}
+  stamp = {'num_images': num_images, 'image_size': image_size, 'seed': seed,
+           'ignore_width': 0}
   tfrecord_dir = os.path.join(root, 'tfrecord')
   stamp_path = os.path.join(root, 'stamp.json')
   if os.path.isfile(stamp_path):
@@ -230,7 +234,7 @@ def make_bench_records(root, num_images, image_size, seed=0):
   shutil.rmtree(root, ignore_errors=True)
   raw = os.path.join(root, 'raw')
   make_synthetic_shapes.write_dataset(raw, num_images, num_images, image_size,
-                                      image_size, seed=seed)
+                                      image_size, seed=seed, ignore_width=0)
   status = build_voc2012_data.main([
       '--image_folder', os.path.join(raw, 'JPEGImages'),
       '--semantic_segmentation_folder', os.path.join(raw, 'SegmentationClass'),

@@ -39,7 +39,11 @@ def env(tmp_path_factory):
 def _run(module, prog, argv, capsys):
   status = eval_utils.run_program(prog, module.main, argv)
   captured = capsys.readouterr()
-  return status, captured.out, captured.err.strip().splitlines()
+  # One-line notes on option meanings (see li_utils/original_notes.py) may
+  # precede the error; the error itself must be a single line.
+  lines = [line for line in captured.err.strip().splitlines()
+           if not line.startswith(prog + ': note: ')]
+  return status, captured.out, lines
 
 
 def _copy_checkpoint(src, dst_dir, name='model.ckpt'):

@@ -18,12 +18,15 @@ import sys
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from li_utils import eval_utils
-from li_utils import metrics
-from li_utils import original_notes
-from li_utils import run_folders
-from li_utils import session_config
-from libs.core import tf_compat
+from li_programs import checkpoint_check
+from li_programs import train_checkpoints
+from li_programs import cli
+from li_programs import evaluation
+from li_programs import result_files
+from li_programs import run_folders
+from li_programs import metrics
+from li_programs import original_notes
+from li_programs import session_config
 from libs.core import tf_compat
 
 
@@ -31,17 +34,17 @@ def resolve_checkpoint(cfg, dirs):
   """Returns ``(checkpoint_path, best_val)`` following the order above."""
   if cfg.checkpoint_path:
     path = cfg.checkpoint_path
-    if not eval_utils.checkpoint_exists(path):
-      raise eval_utils.CheckpointError(
+    if not train_checkpoints.checkpoint_exists(path):
+      raise checkpoint_check.CheckpointError(
           'checkpoint_path %s not found (no %s.index)' % (path, path))
     return path, False
   if cfg.checkpoint_name:
     path = os.path.join(dirs.train, cfg.checkpoint_name)
-    if not eval_utils.checkpoint_exists(path):
-      raise eval_utils.CheckpointError(
+    if not train_checkpoints.checkpoint_exists(path):
+      raise checkpoint_check.CheckpointError(
           'checkpoint_name %s: no checkpoint %s' % (cfg.checkpoint_name, path))
     return path, False
-  path, miou, gone = eval_utils.best_existing_val_checkpoint(dirs.val)
+  path, miou, gone = result_files.best_existing_val_checkpoint(dirs.val)
   if gone:
     print('note: %s scored higher on val (%.2f%%) but its files are gone; '
           'testing the best remaining one, %s (%.2f%%)'
@@ -51,8 +54,8 @@ def resolve_checkpoint(cfg, dirs):
 
 def report_flops_and_params(cfg, dirs, eval_scales):
   from libs.datasets import data_generator
-  from li_utils import model_config
-  from li_utils import model_stats
+  from li_models import model_config
+  from li_models import model_stats
 
   num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
   crop = list(cfg.eval_crop_size)
@@ -60,12 +63,12 @@ def report_flops_and_params(cfg, dirs, eval_scales):
   float_ops, params = model_stats.count_flops_and_params(options, crop)
   try:
     path, best_val = resolve_checkpoint(cfg, dirs)
-    out_dir = eval_utils.test_output_dir(dirs.test, path, eval_scales,
+    out_dir = run_folders.test_output_dir(dirs.test, path, eval_scales,
                                          best_val)
-  except eval_utils.CheckpointError:
+  except checkpoint_check.CheckpointError:
     out_dir = dirs.test
   out_dir = cfg.test_resdir or out_dir
-  written = eval_utils.write_flops_params(out_dir, float_ops, params)
+  written = result_files.write_flops_params(out_dir, float_ops, params)
   print('FLOPs: %d, params: %d (crop %dx%d) -> %s'
         % (float_ops, params, crop[0], crop[1], written))
   return 0
@@ -73,7 +76,7 @@ def report_flops_and_params(cfg, dirs, eval_scales):
 
 def _plot_sampler(cfg, out_dir, num_samples, num_classes, ignore_label):
   """Returns on_sample(index, out) saving plots of random samples."""
-  from li_utils import plot_fn
+  from li_programs import plot_fn
 
   count = min(max(cfg.num_plots_to_save or 0, 0), num_samples)
   if not count:
@@ -87,7 +90,7 @@ def _plot_sampler(cfg, out_dir, num_samples, num_classes, ignore_label):
       return
     image = out.get('original_image', out['image'])[0]
     height, width = image.shape[:2]
-    name = eval_utils.safe_image_name(out['image_name'][0])
+    name = result_files.safe_image_name(out['image_name'][0])
     plot_fn.save_plot(os.path.join(plots_dir, name + '_plot.png'), image,
                       out['prediction'][0][:height, :width],
                       out['label'][0][:height, :width],
@@ -97,38 +100,38 @@ def _plot_sampler(cfg, out_dir, num_samples, num_classes, ignore_label):
 
 
 def main(argv):
-  cfg = eval_utils.load_program_config('test', argv)
+  cfg = cli.load_program_config('test', argv)
   original_notes.print_notes('test.py', cfg)
   dirs = run_folders.program_dirs(cfg)
-  eval_scales = eval_utils.eval_scales_of(cfg)
+  eval_scales = evaluation.eval_scales_of(cfg)
   if cfg.calculate_model_flops_and_params:
     return report_flops_and_params(cfg, dirs, eval_scales)
 
   checkpoint, best_val = resolve_checkpoint(cfg, dirs)
-  out_dir = cfg.test_resdir or eval_utils.test_output_dir(
+  out_dir = cfg.test_resdir or run_folders.test_output_dir(
       dirs.test, checkpoint, eval_scales, best_val)
   graph = tf.Graph()
   with graph.as_default():
-    eval_graph = eval_utils.build_eval_graph(
+    eval_graph = evaluation.build_eval_graph(
         cfg, cfg.test_split, eval_scales, cfg.add_flipped_images)
     on_sample = _plot_sampler(cfg, out_dir, eval_graph.num_samples,
                               eval_graph.num_classes, eval_graph.ignore_label)
     sess_config = session_config.session_config_from(cfg)
     with tf.Session(config=sess_config) as sess:
-      eval_utils.restore_checkpoint(sess, eval_graph.saver, checkpoint,
+      train_checkpoints.restore_checkpoint(sess, eval_graph.saver, checkpoint,
                                     config_file=cfg.config_file)
-      hist, image_mious, names = eval_utils.run_evaluation(
+      hist, image_mious, names = evaluation.run_evaluation(
           sess, eval_graph, desc='test', per_image=cfg.save_every_frame_miou,
           on_sample=on_sample)
   scored = metrics.num_scored_classes(eval_graph.num_classes,
                                       eval_graph.ignore_label)
   seg_metrics = metrics.metrics_from_hist(hist, scored)
   if cfg.save_every_frame_miou:
-    eval_utils.write_test_results(out_dir, hist, seg_metrics, image_mious,
+    result_files.write_test_results(out_dir, hist, seg_metrics, image_mious,
                                   names)
   else:
-    eval_utils.write_test_results(out_dir, hist, seg_metrics)
-  print('%s: %s (%s)' % (checkpoint, eval_utils.format_test_line(seg_metrics),
+    result_files.write_test_results(out_dir, hist, seg_metrics)
+  print('%s: %s (%s)' % (checkpoint, result_files.format_test_line(seg_metrics),
                          out_dir))
   return 0
 
@@ -136,4 +139,4 @@ def main(argv):
 if __name__ == '__main__':
   tf_compat.use_graph_mode()
   tf_compat.use_graph_mode()
-  sys.exit(eval_utils.run_program('test.py', main, sys.argv[1:]))
+  sys.exit(cli.run_program('test.py', main, sys.argv[1:]))

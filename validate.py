@@ -10,7 +10,7 @@ checkpoints scored by earlier runs stay in the files.
 
 Then, unless ``keep_all_checkpoints`` is set, it deletes the files of every
 listed, scored checkpoint except the best and the newest one -- but only
-when no train.py is training into the folder (li_utils/training_marker):
+when no train.py is training into the folder (li_programs/training_marker):
 TensorFlow's Saver rewrites the ``checkpoint`` state from its own list at
 every save, so deleting a checkpoint a running trainer still lists would
 leave the state naming files that are gone.  validate.py is therefore safe
@@ -27,13 +27,16 @@ import sys
 
 import tensorflow.compat.v1 as tf
 
-from li_utils import checkpoint_check
-from li_utils import eval_utils
-from li_utils import metrics
-from li_utils import original_notes
-from li_utils import run_folders
-from li_utils import session_config
-from li_utils import training_marker
+from li_programs import checkpoint_check
+from li_programs import train_checkpoints
+from li_programs import cli
+from li_programs import evaluation
+from li_programs import result_files
+from li_programs import metrics
+from li_programs import original_notes
+from li_programs import run_folders
+from li_programs import session_config
+from li_programs import training_marker
 from libs.core import tf_compat
 
 
@@ -46,12 +49,12 @@ def _merge_previous(val_dir, paths, mious):
   """Keeps earlier records of checkpoints no longer listed (pruned ones),
   so val_result.mat stays the history of the whole run."""
   try:
-    old_paths, old_mious = eval_utils.read_val_results(val_dir)
-  except eval_utils.CheckpointError:
+    old_paths, old_mious = result_files.read_val_results(val_dir)
+  except checkpoint_check.CheckpointError:
     return paths, mious
   merged = dict(zip(old_paths, old_mious))
   merged.update(zip(paths, mious))
-  order = sorted(merged, key=lambda p: (eval_utils.global_step_of(p) or -1, p))
+  order = sorted(merged, key=lambda p: (train_checkpoints.global_step_of(p) or -1, p))
   return order, [merged[p] for p in order]
 
 
@@ -70,8 +73,8 @@ class ScoreRecorder(object):
     self.mious.append(miou)
     all_paths, all_mious = _merge_previous(self.val_dir, self.paths,
                                            self.mious)
-    eval_utils.write_val_results(self.val_dir, all_paths, all_mious)
-    step = eval_utils.global_step_of(path)
+    result_files.write_val_results(self.val_dir, all_paths, all_mious)
+    step = train_checkpoints.global_step_of(path)
     self._writer.add_summary(self._summary_fn(miou),
                              step if step is not None else len(self.paths))
     self._writer.flush()
@@ -80,15 +83,15 @@ class ScoreRecorder(object):
 def _deleted_by_trainer(path, train_dir):
   """True when ``path`` is gone or going: the trainer's Saver drops a
   checkpoint from the ``checkpoint`` state before it deletes its files."""
-  return (not eval_utils.checkpoint_exists(path) or
-          path not in eval_utils.list_checkpoints(train_dir))
+  return (not train_checkpoints.checkpoint_exists(path) or
+          path not in train_checkpoints.list_checkpoints(train_dir))
 
 
 def _relisted(checkpoints, train_dir):
   """``checkpoints`` plus those listed now, oldest first."""
-  now = eval_utils.list_checkpoints(train_dir)
+  now = train_checkpoints.list_checkpoints(train_dir)
   merged = list(checkpoints) + [p for p in now if p not in checkpoints]
-  return sorted(merged, key=lambda p: (eval_utils.global_step_of(p) or -1))
+  return sorted(merged, key=lambda p: (train_checkpoints.global_step_of(p) or -1))
 
 
 def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):
@@ -102,8 +105,8 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):
   damaged = []
   graph = tf.Graph()
   with graph.as_default():
-    eval_graph = eval_utils.build_eval_graph(
-        cfg, cfg.val_split, eval_utils.eval_scales_of(cfg),
+    eval_graph = evaluation.build_eval_graph(
+        cfg, cfg.val_split, evaluation.eval_scales_of(cfg),
         cfg.add_flipped_images)
     miou_value = tf.placeholder(tf.float32, [])
     miou_summary = tf.summary.scalar('miou', miou_value)
@@ -118,7 +121,7 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):
       # checkpoints (and dropped older ones) meanwhile.
       for path in _relisted(checkpoints, dirs.train):
         try:
-          eval_utils.restore_checkpoint(sess, eval_graph.saver, path,
+          train_checkpoints.restore_checkpoint(sess, eval_graph.saver, path,
                                         config_file=cfg.config_file)
         except checkpoint_check.CheckpointMismatch:
           raise
@@ -132,7 +135,7 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):
           sys.stderr.flush()
           damaged.append((path, str(err)))
           continue
-        hist, _, _ = eval_utils.run_evaluation(
+        hist, _, _ = evaluation.run_evaluation(
             sess, eval_graph, desc=os.path.basename(path))
         miou = metrics.metrics_from_hist(hist, scored).miou
         recorder.add(path, miou)
@@ -156,32 +159,32 @@ def _prune(cfg, dirs, recorder, damaged):
   if damaged:
     _note('no checkpoint deleted: %d could not be evaluated' % len(damaged))
     return
-  listed = eval_utils.list_checkpoints(dirs.train)
+  listed = train_checkpoints.list_checkpoints(dirs.train)
   if not listed:
     return
   all_paths, all_mious = _merge_previous(dirs.val, recorder.paths,
                                          recorder.mious)
   scores = dict(zip(all_paths, all_mious))
   scored_listed = [p for p in listed if p in scores]
-  index = eval_utils.best_index([scores[p] for p in scored_listed])
+  index = result_files.best_index([scores[p] for p in scored_listed])
   keep = [listed[-1]]
   if index is not None:
     keep.append(scored_listed[index])
   # A checkpoint without a score (it appeared after the evaluation began)
   # is never deleted.
   keep += [p for p in listed if p not in scores]
-  deleted = eval_utils.prune_checkpoints(dirs.train, keep)
+  deleted = train_checkpoints.prune_checkpoints(dirs.train, keep)
   print('deleted %d checkpoint files, kept %s'
         % (len(deleted), ', '.join(sorted({os.path.basename(k)
                                            for k in keep}))))
 
 
 def main(argv):
-  cfg = eval_utils.load_program_config('val', argv)
+  cfg = cli.load_program_config('val', argv)
   original_notes.print_notes('validate.py', cfg)
   dirs = run_folders.program_dirs(cfg)
   state_file = os.path.join(dirs.train, 'checkpoint')
-  listed = eval_utils.list_checkpoints(dirs.train)
+  listed = train_checkpoints.list_checkpoints(dirs.train)
   trainer = training_marker.running_trainer(dirs.train)
   if not listed:
     if trainer is not None:
@@ -189,26 +192,26 @@ def main(argv):
             'training: validate again later'
             % (state_file, training_marker.describe(trainer)))
       return 0
-    raise eval_utils.CheckpointError(
+    raise checkpoint_check.CheckpointError(
         'no checkpoint listed in %s: train first' % state_file)
-  checkpoints = []
+  usable = []
   for path in listed:
-    if eval_utils.checkpoint_exists(path):
-      checkpoints.append(path)
+    if train_checkpoints.checkpoint_exists(path):
+      usable.append(path)
     else:
       _note('%s is listed in %s but its files are missing; skipped'
             % (path, state_file))
-  if not checkpoints:
-    raise eval_utils.CheckpointError(
+  if not usable:
+    raise checkpoint_check.CheckpointError(
         'none of the %d checkpoints listed in %s exists' % (len(listed),
                                                             state_file))
 
   os.makedirs(dirs.val, exist_ok=True)
   recorder, damaged = _evaluate_all(
-      cfg, dirs, checkpoints,
+      cfg, dirs, usable,
       lambda writer, fn: ScoreRecorder(dirs.val, writer, fn))
   if recorder.paths:
-    index = eval_utils.best_index(recorder.mious)
+    index = result_files.best_index(recorder.mious)
     if index is not None:
       print('best: %s mIoU: %.2f%%' % (recorder.paths[index],
                                        100.0 * recorder.mious[index]))
@@ -223,4 +226,4 @@ def main(argv):
 
 if __name__ == '__main__':
   tf_compat.use_graph_mode()
-  sys.exit(eval_utils.run_program('validate.py', main, sys.argv[1:]))
+  sys.exit(cli.run_program('validate.py', main, sys.argv[1:]))

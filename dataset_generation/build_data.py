@@ -15,7 +15,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from li_utils.progress import ProgressBar
+from libs.core.progress import ProgressBar
 from libs.datasets.tfrecord_format import (
     FEATURE_CHANNELS, FEATURE_FILENAME, FEATURE_FORMAT, FEATURE_HEIGHT,
     FEATURE_IMAGE, FEATURE_LABEL, FEATURE_LABEL_FORMAT, FEATURE_WIDTH,

@@ -30,7 +30,7 @@ import cv2  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 from dataset_generation import build_data  # pylint: disable=g-import-not-at-top
-from li_utils.progress import progress  # pylint: disable=g-import-not-at-top
+from libs.core.progress import progress  # pylint: disable=g-import-not-at-top
 
 BuildError = build_data.BuildError
 

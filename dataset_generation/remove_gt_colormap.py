@@ -18,7 +18,7 @@ if __package__ in (None, ''):  # Run as a file: make the repo importable.
       __file__))))
 
 from dataset_generation import build_data  # pylint: disable=g-import-not-at-top
-from li_utils.progress import progress  # pylint: disable=g-import-not-at-top
+from libs.core.progress import progress  # pylint: disable=g-import-not-at-top
 
 
 def parse_args(argv=None):

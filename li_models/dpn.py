@@ -23,7 +23,7 @@ import tf_slim as slim
 from libs.core import utils
 from libs.core.batch_norm import batch_norm
 from li_models import li_placement
-from li_models import model_options as mo
+from li_models import registry
 from li_utils import conv_ops
 
 DPN_DEPTH = 256
@@ -82,7 +82,7 @@ def _image_pooling(features, options, crop_size):
 
 def _separable_branch(features, depth, rate, options, li_branch,
                       bn_params, weight_decay, scope):
-  if options.dpn_variant.startswith('li_'):
+  if registry.dpn(options.dpn_variant).li:
     return conv_ops.split_separable_conv2d_with_lateral_inhibition(
         features, depth, rate=rate, weight_decay=weight_decay, scope=scope,
         **li_placement.dpn_li_kwargs(options, li_branch, bn_params,
@@ -112,7 +112,7 @@ def _aspp(features, options, crop_size, weight_decay, is_training,
 
 
 def _dense_aspp(features, options, weight_decay, is_training, bn_params):
-  li = options.dpn_variant.startswith('li_')
+  li = registry.dpn(options.dpn_variant).li
   root = 'li_denseASPP' if li else 'denseASPP'
   stack = [features]
   for i, rate in enumerate(options.atrous_rates or [], 1):
@@ -146,15 +146,15 @@ def build_dpn(features, options, crop_size=None, weight_decay=0.0001,
     crop_size: [h, w] of the network input, or None for global pooling
       from the dynamic feature shape.
   """
-  mo.check_choice('dpn_variant', options.dpn_variant, mo.DPN_VARIANTS)
-  if options.dpn_variant == 'ignore' or not options.aspp_with_batch_norm:
+  variant = registry.dpn(options.dpn_variant)
+  if variant.none or not options.aspp_with_batch_norm:
     return features
   bn_params = dpn_batch_norm_params(is_training, fine_tune_batch_norm)
   with slim.arg_scope(dpn_arg_scope(weight_decay, is_training,
                                     fine_tune_batch_norm, reuse)):
-    if options.dpn_variant.startswith('li_'):
+    if variant.li:
       features = tf.nn.relu(features)
-    if options.dpn_variant in ('aspp', 'li_aspp'):
+    if not variant.dense:
       return _aspp(features, options, crop_size, weight_decay, is_training,
                    bn_params)
     if not options.atrous_rates:

@@ -1,9 +1,9 @@
 """Backbone dispatch: normalised images -> backbone features and end points.
 
-Every backbone variant of ``ModelOptions.model_variant`` maps to one of the
-slim networks in ``libs/nets`` plus an LI placement (``li_placement``).  The
-outer variable scope of a variant is its checkpoint scope
-(``backbone_scope``): ``MobilenetV2`` or ``resnet_v1_{50,101}``.
+Every backbone variant of ``ModelOptions.model_variant`` is an entry of
+``registry.BACKBONES`` (family, depth, root block, checkpoint scope, decoder
+end point, normalisation, BatchNorm) and maps to one of the slim networks in
+``libs/nets`` plus an LI placement (``li_placement``).
 """
 import tf_slim as slim
 
@@ -13,61 +13,27 @@ from libs.nets import mobilenet_v2
 from libs.nets import resnet_v1_beta
 from li_models import li_placement
 from li_models import model_options as mo
-
-_BACKBONE_SCOPES = {
-    'mobilenet_v2': 'MobilenetV2',
-    'li_mobilenet_v2': 'MobilenetV2',
-    'resnet_v1_50': 'resnet_v1_50',
-    'resnet_v1_50_beta': 'resnet_v1_50',
-    'li_resnet_v1_50_beta': 'resnet_v1_50',
-    'resnet_v1_101': 'resnet_v1_101',
-    'resnet_v1_101_beta': 'resnet_v1_101',
-    'li_resnet_v1_101_beta': 'resnet_v1_101',
-}
-
-# Low-level feature the decoder projects (stride 4), relative to the scope.
-_DECODER_END_POINTS = {
-    'mobilenet': 'layer_4/depthwise_output',
-    'resnet': 'block1/unit_2/bottleneck_v1/conv3',
-}
+from li_models import registry
+from li_utils import conv_ops
 
 MOBILENET_FINAL_END_POINT = 'layer_18'
-# BatchNorm of the backbones (LI layers inside them use the same):
-# MobileNetV2 keeps slim's mobilenet_v2 training-scope defaults, the ResNets
-# use DeepLab's ResNet values.
-MOBILENET_BN_DECAY = 0.997
-MOBILENET_BN_EPSILON = 0.001
-RESNET_BN_DECAY = 0.95
-RESNET_BN_EPSILON = 1e-5
 
 
 def backbone_scope(model_variant):
   """Variable scope of the backbone of ``model_variant``."""
-  mo.check_choice('model_variant', model_variant, mo.MODEL_VARIANTS)
-  return _BACKBONE_SCOPES[model_variant]
+  return registry.backbone(model_variant).checkpoint_scope
 
 
 def decoder_end_point(model_variant):
   """Key in the backbone end points of the decoder's low-level feature."""
-  scope = backbone_scope(model_variant)
-  if model_variant in mo.MOBILENET_VARIANTS:
-    return _DECODER_END_POINTS['mobilenet']
-  return '%s/%s' % (scope, _DECODER_END_POINTS['resnet'])
+  return registry.backbone(model_variant).decoder_end_point
 
 
 def backbone_batch_norm_params(model_variant, is_training):
   """BatchNorm arguments of the backbone of ``model_variant``."""
-  mo.check_choice('model_variant', model_variant, mo.MODEL_VARIANTS)
-  if model_variant in mo.MOBILENET_VARIANTS:
-    decay, epsilon = MOBILENET_BN_DECAY, MOBILENET_BN_EPSILON
-  else:
-    decay, epsilon = RESNET_BN_DECAY, RESNET_BN_EPSILON
-  return {'is_training': bool(is_training), 'decay': decay,
-          'epsilon': epsilon, 'center': True, 'scale': True}
-
-
-def _resnet_depth(model_variant):
-  return 101 if '101' in model_variant else 50
+  backbone = registry.backbone(model_variant)
+  return {'is_training': bool(is_training), 'decay': backbone.bn_decay,
+          'epsilon': backbone.bn_epsilon, 'center': True, 'scale': True}
 
 
 def extract_backbone_features(images, options, weight_decay=0.0001,
@@ -83,11 +49,13 @@ def extract_backbone_features(images, options, weight_decay=0.0001,
   """
   mo.validate_model_options(options)
   variant = options.model_variant
+  backbone = registry.backbone(variant)
   bn_training = bool(is_training and fine_tune_batch_norm)
-  inputs = input_normalization.normalize_images(images, variant)
-  scope = backbone_scope(variant)
+  inputs = input_normalization.normalize_images(images,
+                                                backbone.normalisation)
+  scope = backbone.checkpoint_scope
   bn_params = backbone_batch_norm_params(variant, bn_training)
-  if variant in mo.MOBILENET_VARIANTS:
+  if backbone.family == 'mobilenet':
     multiplier = float(options.depth_multiplier)
     divisible_by = options.divisible_by
     if divisible_by is None:
@@ -101,10 +69,11 @@ def extract_backbone_features(images, options, weight_decay=0.0001,
           divisible_by=divisible_by,
           final_endpoint=MOBILENET_FINAL_END_POINT,
           output_stride=options.output_stride,
+          block_fn=conv_ops.expanded_conv_with_lateral_inhibition,
           block_li_kwargs=li_placement.mobilenet_block_li_kwargs(
               options, bn_params),
           scope=scope, reuse=reuse)
-  num_layers = _resnet_depth(variant)
+  num_layers = backbone.depth
   blocks = resnet_v1_beta.make_blocks(num_layers, options.multi_grid)
   units_per_block = {b.scope: len(b.args) for b in blocks}
   li_units = li_placement.resnet_unit_li_kwargs(options, units_per_block,
@@ -114,6 +83,7 @@ def extract_backbone_features(images, options, weight_decay=0.0001,
       batch_norm_epsilon=bn_params['epsilon'], batch_norm_scale=True)):
     with slim.arg_scope([batch_norm], is_training=bn_training):
       return resnet_v1_beta.resnet_v1(
-          inputs, num_layers, beta=variant.endswith('_beta'),
+          inputs, num_layers, conv_ops.li_resnet_bottleneck,
+          beta=backbone.beta_root,
           multi_grid=options.multi_grid, output_stride=options.output_stride,
           li_units=li_units, scope=scope, reuse=reuse)

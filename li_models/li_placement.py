@@ -1,15 +1,8 @@
 """Where lateral-inhibition (LI) layers go and with which parameters.
 
-The placement tables were read off the published LI-Convs graphs (see
-``shared/reference/README.md``):
-
-MobileNetV2, ``li_backbone_option_mnv2`` -> inverted-residual blocks with LI
-(0 = ``expanded_conv``, k = ``expanded_conv_k``).  Option ``i`` does not occur
-in the reference graphs; it is taken to be the complement of ``h`` (the
-blocks after the stride-8 stage) and is unverified.
-
-ResNet, ``li_resnet_option`` -> for each block, which units carry LI:
-``'last'`` (the block's last unit) or ``'all'``.  With
+The placement tables (``registry.MNV2_LI_BLOCKS``: MobileNetV2 blocks per
+``li_backbone_option_mnv2``; ``registry.RESNET_LI_UNITS``: ResNet units per
+``li_resnet_option``) were read off the published LI-Convs graphs.  With
 ``li_resnet_block_pos = 'last_two'`` the ``'last'`` entries of block1..block3
 cover the last two units; block4 is unaffected (as in the reference graphs).
 """
@@ -18,34 +11,12 @@ import tf_slim as slim
 
 from libs.core.batch_norm import batch_norm
 from li_models import model_options as mo
+from li_models import registry
 
-MNV2_LI_BLOCKS = {
-    'a': (2, 4, 5, 7, 10, 14),
-    'b': (2, 5, 9, 12, 15),
-    'c': (16,),
-    'd': (15,),
-    'e': (12, 15),
-    'f': (9, 12, 15),
-    'g': tuple(range(17)),
-    'h': tuple(range(6)),
-    'i': tuple(range(6, 17)),
-    'j': (9, 12, 15, 16),
-    'k': (13, 14, 15),
-    'l': (13, 14, 15, 16),
-    'm': (15, 16),
-}
-
-# Options whose placement could not be checked against the original.
-UNVERIFIED_MNV2_OPTIONS = ('i',)
-
-RESNET_LI_UNITS = {
-    'a': {'block3': 'last', 'block4': 'all'},
-    'b': {'block4': 'all'},
-    'c': {'block3': 'last', 'block4': 'last'},
-    'd': {'block4': 'last'},
-    'e': {'block2': 'last', 'block3': 'last', 'block4': 'last'},
-    'f': {'block3': 'last'},
-}
+# The placement tables live in the registry (one source for the options).
+MNV2_LI_BLOCKS = registry.MNV2_LI_BLOCKS
+UNVERIFIED_MNV2_OPTIONS = registry.UNVERIFIED_MNV2_OPTIONS
+RESNET_LI_UNITS = registry.RESNET_LI_UNITS
 
 # L2 strength of backbone LI weights (li_with_weight_regularizer); the DPN
 # uses the model weight decay.
@@ -113,7 +84,8 @@ def dpn_li_kwargs(options, branch, batch_norm_params, weight_decay):
 
 def mobilenet_block_li_kwargs(options, batch_norm_params):
   """{block index: kwargs of expanded_conv_with_lateral_inhibition}."""
-  if options.model_variant != 'li_mobilenet_v2':
+  backbone = registry.backbone(options.model_variant)
+  if not (backbone.li and backbone.family == 'mobilenet'):
     return {}
   mo.check_choice('li_backbone_option_mnv2', options.li_backbone_option_mnv2,
                   mo.MNV2_LI_OPTIONS)
@@ -143,7 +115,8 @@ def resnet_unit_li_kwargs(options, units_per_block, batch_norm_params):
   Args:
     units_per_block: {'block<b>': number of units}.
   """
-  if not options.model_variant.startswith('li_resnet'):
+  backbone = registry.backbone(options.model_variant)
+  if not (backbone.li and backbone.family == 'resnet'):
     return {}
   mo.check_choice('li_resnet_option', options.li_resnet_option,
                   mo.RESNET_LI_OPTIONS)

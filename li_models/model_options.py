@@ -11,20 +11,21 @@ import collections
 
 import tensorflow.compat.v1 as tf
 
-MOBILENET_VARIANTS = ('mobilenet_v2', 'li_mobilenet_v2')
-RESNET_VARIANTS = ('resnet_v1_50', 'resnet_v1_50_beta', 'li_resnet_v1_50_beta',
-                   'resnet_v1_101', 'resnet_v1_101_beta',
-                   'li_resnet_v1_101_beta')
-MODEL_VARIANTS = MOBILENET_VARIANTS + RESNET_VARIANTS
-DPN_VARIANTS = ('aspp', 'li_aspp', 'dense_aspp', 'li_dense_aspp', 'ignore')
-MNV2_LI_OPTIONS = tuple('abcdefghijklm')
-RESNET_LI_OPTIONS = tuple('abcdef')
-RESNET_LI_BLOCK_POSITIONS = ('last', 'last_two')
-RESNET_LI_BOTTLENECK_POSITIONS = ('after_conv1', 'before_conv1')
-EXPANDED_CONV_LI_LOCATIONS = ('after_expansion', 'after_input')
-LI_ACTIVATIONS = ('relu', 'relu6', 'none')
-LI_WEIGHT_INITIALIZERS = ('random_uniform',)
-MERGE_METHODS = ('max', 'avg')
+from li_models import registry
+
+# The choices, re-exported from the registry (their one source).
+MOBILENET_VARIANTS = registry.MOBILENET_VARIANTS
+RESNET_VARIANTS = registry.RESNET_VARIANTS
+MODEL_VARIANTS = registry.MODEL_VARIANTS
+DPN_VARIANTS = registry.DPN_VARIANTS
+MNV2_LI_OPTIONS = registry.MNV2_LI_OPTIONS
+RESNET_LI_OPTIONS = registry.RESNET_LI_OPTIONS
+RESNET_LI_BLOCK_POSITIONS = registry.RESNET_LI_BLOCK_POSITIONS
+RESNET_LI_BOTTLENECK_POSITIONS = registry.RESNET_LI_BOTTLENECK_POSITIONS
+EXPANDED_CONV_LI_LOCATIONS = registry.EXPANDED_CONV_LI_LOCATIONS
+LI_ACTIVATIONS = registry.LI_ACTIVATIONS
+LI_WEIGHT_INITIALIZERS = registry.LI_WEIGHT_INITIALIZERS
+MERGE_METHODS = registry.MERGE_METHODS
 
 _DEFAULTS = collections.OrderedDict([
     ('outputs_to_num_classes', None),
@@ -132,11 +133,11 @@ def _check_zone(name, zone):
 
 
 def uses_li_dpn(options):
-  return options.dpn_variant.startswith('li_')
+  return registry.dpn(options.dpn_variant).li
 
 
 def uses_li_backbone(options):
-  return options.model_variant.startswith('li_')
+  return registry.backbone(options.model_variant).li
 
 
 def _validate_li_dpn(options):
@@ -170,7 +171,7 @@ def _validate_li_backbone(options):
   _positive_int_list('li_rates_backbone', [options.li_rates_backbone])
   _pair('li_weight_initilizer_min_max_backbone',
         options.li_weight_initilizer_min_max_backbone)
-  if options.model_variant in MOBILENET_VARIANTS:
+  if registry.backbone(options.model_variant).family == 'mobilenet':
     check_choice('li_backbone_option_mnv2', options.li_backbone_option_mnv2,
                  MNV2_LI_OPTIONS)
     check_choice('li_location_for_expanded_conv',

@@ -259,18 +259,10 @@ def split_separable_conv2d_with_lateral_inhibition(
         pointwise_weights_initializer_stddev)
 
 
-def _make_divisible(value, divisor, min_value=None):
-  """Rounds ``value`` to the nearest multiple of ``divisor`` (never < 90%)."""
-  min_value = min_value or divisor
-  rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-  if rounded < 0.9 * value:
-    rounded += divisor
-  return int(rounded)
-
-
 def expand_input_by_factor(factor, divisible_by=8):
   """Expansion size of an inverted residual as a function of its input depth."""
-  return lambda num_inputs: _make_divisible(num_inputs * factor, divisible_by)
+  return lambda num_inputs: utils.round_depth(num_inputs * factor,
+                                             divisible_by)
 
 
 @slim.add_arg_scope

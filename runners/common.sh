@@ -41,7 +41,7 @@ check_dataset() {
 import os
 import sys
 sys.path.insert(0, os.environ['LI_REPO_ROOT'])
-from li_utils import config
+from li_programs import config
 try:
   cfg = config.load_config(sys.argv[1], sys.argv[2], sys.argv[3:])
 except config.ConfigError as err:

@@ -1,10 +1,10 @@
-"""Session/thread settings (li_utils/session_config.py) and their options."""
+"""Session/thread settings (li_programs/session_config.py) and their options."""
 import os
 
 import pytest
 
-from li_utils import config as config_lib
-from li_utils import session_config as sc
+from li_programs import config as config_lib
+from li_programs import session_config as sc
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(REPO_ROOT, 'config', 'ADE20K', 'liMnv2_liAspp.ini')

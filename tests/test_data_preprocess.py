@@ -5,6 +5,7 @@ import tensorflow.compat.v1 as tf
 
 from libs.core import input_normalization
 from libs.datasets import input_preprocess, preprocess_utils
+from li_models import registry
 
 IGNORE = 255
 # Label k is painted into the image as red value 20 * k, in 8x8 blocks, so the
@@ -66,11 +67,11 @@ def test_training_flip_is_applied_to_both():
 
 def test_training_pads_small_images_with_mean_and_ignore_label():
   image, label = _block_example(20, 25)
-  for variant, pad in ((None, [127.5] * 3),
-                       ('resnet_v1_50', [123.15, 115.90, 103.06])):
+  for normalisation, pad in (('unit_range', [127.5] * 3),
+                             ('mean_rgb', [123.15, 115.90, 103.06])):
     results = _run_preprocess(image, label, runs=6, crop_height=33,
                               crop_width=33, is_training=True,
-                              model_variant=variant)
+                              normalisation=normalisation)
     for _, out_image, out_label in results:
       assert out_image.shape == (33, 33, 3)
       padded = out_label[..., 0] == IGNORE
@@ -260,18 +261,23 @@ def test_random_scale_grid_truncates_the_step_count():
 
 
 def test_mean_pixel_and_normalize_images():
-  assert input_normalization.mean_pixel('mobilenet_v2') == [127.5] * 3
-  assert input_normalization.mean_pixel('li_resnet_v1_50_beta') == [127.5] * 3
-  assert input_normalization.mean_pixel('resnet_v1_101') == [123.15, 115.90,
-                                                             103.06]
+  assert input_normalization.mean_pixel() == [127.5] * 3
+  assert input_normalization.mean_pixel('unit_range') == [127.5] * 3
+  assert input_normalization.mean_pixel('mean_rgb') == [123.15, 115.90,
+                                                        103.06]
   with pytest.raises(ValueError, match='allowed values'):
     input_normalization.mean_pixel('vgg16')
+  # The registry gives each backbone its normalisation.
+  assert registry.backbone('mobilenet_v2').normalisation == 'unit_range'
+  assert registry.backbone('li_resnet_v1_50_beta').normalisation == (
+      'unit_range')
+  assert registry.backbone('resnet_v1_101').normalisation == 'mean_rgb'
   pixels = np.array([[[[0., 127.5, 255., 10.]]]], np.float32)
   with tf.Graph().as_default(), tf.Session() as sess:
     scaled = sess.run(input_normalization.normalize_images(
-        pixels[..., :3], 'li_mobilenet_v2'))
+        pixels[..., :3], 'unit_range'))
     subtracted = sess.run(input_normalization.normalize_images(
-        pixels, 'resnet_v1_50'))
+        pixels, 'mean_rgb'))
   np.testing.assert_allclose(scaled[0, 0, 0], [-1.0, 0.0, 1.0], atol=1e-6)
   np.testing.assert_allclose(subtracted[0, 0, 0],
                              [-123.15, 127.5 - 115.90, 255 - 103.06, 10.0],

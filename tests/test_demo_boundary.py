@@ -1,11 +1,11 @@
-"""Boundary mIoU (li_utils/boundary_metrics.py) and the training progress line."""
+"""Boundary mIoU (li_programs/boundary_metrics.py) and the training progress line."""
 
 import numpy as np
 import pytest
 
-from li_utils import boundary_metrics as bm
-from li_utils import metrics
-from li_utils import progress
+from li_programs import boundary_metrics as bm
+from li_programs import metrics
+from libs.core import progress
 
 
 def _square_label(size=21, low=5, high=15, value=1):

@@ -12,10 +12,12 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import test_programs_helpers as h
-from li_utils import cluster as cl
-from li_utils import config as config_lib
-from li_utils import distributed_training as dt
-from li_utils import eval_utils
+from li_programs import cluster as cl
+from li_programs import config as config_lib
+from li_programs import distributed_training as dt
+from li_programs import cli
+from li_programs import distributed_train
+from li_programs import train_utils
 
 train_prog = h.load_program('train')
 
@@ -235,7 +237,7 @@ def test_train_py_reports_an_unreachable_parameter_server(config_file,
   ports = [dead.getsockname()[1]]
   try:
     start = time.time()
-    status = eval_utils.run_program('train.py', train_prog.main, [
+    status = cli.run_program('train.py', train_prog.main, [
         '--config_file', config_file, '--ps_hosts=127.0.0.1:%d' % ports[0],
         '--worker_hosts=127.0.0.1:1', '--job_name=worker', '--task=0',
         '--cluster_timeout_secs=1'])
@@ -256,7 +258,7 @@ def test_server_port_in_use_is_a_clear_error(config_file, capsys):
   taken.listen(1)
   port = taken.getsockname()[1]
   try:
-    status = eval_utils.run_program('train.py', train_prog.main, [
+    status = cli.run_program('train.py', train_prog.main, [
         '--config_file', config_file, '--ps_hosts=127.0.0.1:%d' % port,
         '--worker_hosts=127.0.0.1:1', '--job_name=ps'])
   finally:
@@ -345,30 +347,30 @@ def test_startup_delay_hook_waits_for_the_global_step(capsys):
 
 
 def test_distributed_loop_stops_at_the_step_and_logs(fresh_graph, capsys):
-  ops = h.toy_train_ops(train_prog)
+  ops = h.toy_train_ops()
   hooks = [tf.train.StopAtStepHook(last_step=5)]
   with tf.train.MonitoredSession(hooks=hooks) as sess:
-    assert train_prog.distributed_train_loop(sess, ops, 5, 2) == 5
+    assert distributed_train.distributed_train_loop(sess, ops, 5, 2) == 5
   lines = capsys.readouterr().out.splitlines()
   assert [l.split(':')[0] for l in lines] == ['step 2', 'step 4', 'step 5']
   assert lines[0].startswith('step 2: loss = 1.0000 (')
 
 
 def test_distributed_loop_nan_and_signal(fresh_graph):
-  ops = h.toy_train_ops(train_prog, nan_from_step=3)
-  with pytest.raises(train_prog.train_utils.TrainingDivergedError,
+  ops = h.toy_train_ops(nan_from_step=3)
+  with pytest.raises(train_utils.TrainingDivergedError,
                      match='loss is nan at step 3'):
     with tf.train.MonitoredSession(
         hooks=[tf.train.StopAtStepHook(last_step=10)]) as sess:
-      train_prog.distributed_train_loop(sess, ops, 10, 0)
+      distributed_train.distributed_train_loop(sess, ops, 10, 0)
 
   class Stop(object):
     signum = 15
 
   with tf.train.MonitoredSession() as sess:
-    assert train_prog.distributed_train_loop(sess, ops, 10, 1, Stop()) == 0
+    assert distributed_train.distributed_train_loop(sess, ops, 10, 1, Stop()) == 0
     # A run already at its last step (resumed) trains no further.
-    assert train_prog.distributed_train_loop(sess, ops, 0, 1) == 0
+    assert distributed_train.distributed_train_loop(sess, ops, 0, 1) == 0
     assert sess.run_step_fn(
         lambda step_context: step_context.session.run(ops.global_step)) == 0
 

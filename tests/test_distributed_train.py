@@ -21,7 +21,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import test_programs_helpers as h
-from li_utils import eval_utils
+from li_programs import train_checkpoints
 
 test_prog = h.load_program('test')
 
@@ -163,12 +163,12 @@ def test_async_cluster_survives_a_killed_worker(env, async_run):
 
   # Every listed checkpoint is complete; the last one reached the target
   # and test.py evaluates it.
-  listed = eval_utils.list_checkpoints(train_dir)
+  listed = train_checkpoints.list_checkpoints(train_dir)
   assert len(listed) >= 3  # the first, periodic ones, the final one
-  assert all(eval_utils.checkpoint_exists(p) for p in listed)
+  assert all(train_checkpoints.checkpoint_exists(p) for p in listed)
   latest = tf.train.latest_checkpoint(train_dir)
   assert latest == listed[-1]
-  assert eval_utils.global_step_of(latest) == int(final.group(1))
+  assert train_checkpoints.global_step_of(latest) == int(final.group(1))
   assert tf.train.load_checkpoint(latest).get_tensor('global_step') == \
       int(final.group(1))
   snapshot_root = async_run['snapshot_root']
@@ -225,7 +225,7 @@ def test_sync_replicas_cluster_from_the_runner(env, async_run):
   assert 'Traceback' not in chief + worker
   train_dir = os.path.join(snapshot_root, 'tiny', 'train')
   latest = tf.train.latest_checkpoint(train_dir)
-  assert eval_utils.global_step_of(latest) >= STEPS
+  assert train_checkpoints.global_step_of(latest) >= STEPS
   assert tf.train.load_checkpoint(latest).get_tensor('global_step') >= STEPS
   # The chief saved the restored model before its first step: backbone
   # weights equal the initial checkpoint's, the excluded logits do not.

@@ -11,8 +11,10 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import test_programs_helpers as h
-from li_utils import checkpoint_check
-from li_utils import eval_utils
+from li_programs import checkpoint_check
+from li_programs import train_checkpoints
+from li_programs import cli
+from li_programs import result_files
 
 train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')
@@ -37,7 +39,7 @@ def env(tmp_path_factory):
 
 
 def _run(module, prog, argv, capsys):
-  status = eval_utils.run_program(prog, module.main, argv)
+  status = cli.run_program(prog, module.main, argv)
   captured = capsys.readouterr()
   # One-line notes on option meanings (see li_utils/original_notes.py) may
   # precede the error; the error itself must be a single line.
@@ -48,7 +50,7 @@ def _run(module, prog, argv, capsys):
 
 def _copy_checkpoint(src, dst_dir, name='model.ckpt'):
   os.makedirs(dst_dir, exist_ok=True)
-  for path in eval_utils.checkpoint_files(src):
+  for path in train_checkpoints.checkpoint_files(src):
     suffix = path[len(src):]
     shutil.copy(path, os.path.join(dst_dir, name + suffix))
   return os.path.join(dst_dir, name)
@@ -169,11 +171,11 @@ def test_validate_skips_a_damaged_checkpoint_and_keeps_the_other_scores(
                     'skipped, the other scores are kept' % paths[1])
   assert err[-1] == ('validate.py: error: 1 checkpoint(s) could not be '
                      'evaluated: %s' % paths[1])
-  scored, mious = eval_utils.read_val_results(
+  scored, mious = result_files.read_val_results(
       os.path.join(os.path.dirname(train_dir), 'val'))
   assert scored == [paths[0], paths[2]] and np.all(np.isfinite(mious))
   # Nothing is deleted while a checkpoint could not be evaluated.
-  assert all(eval_utils.checkpoint_files(p) for p in paths)
+  assert all(train_checkpoints.checkpoint_files(p) for p in paths)
   assert 'no checkpoint deleted: 1 could not be evaluated' in out
 
 
@@ -187,7 +189,7 @@ def test_validate_writes_each_score_before_a_later_checkpoint_fails(
   assert status == 2
   assert err[-1].startswith('validate.py: error: checkpoint %s does not fit '
                             'the model of %s' % (paths[2], env['config']))
-  scored, _ = eval_utils.read_val_results(
+  scored, _ = result_files.read_val_results(
       os.path.join(os.path.dirname(train_dir), 'val'))
   assert scored == paths[:2]
 
@@ -202,7 +204,7 @@ def test_train_refuses_to_resume_from_another_configs_checkpoint(env, capsys):
                            'model of %s: ' % (paths[0], env['config']))
   assert 'config/demo/mnv2_aspp_shapes.ini fits it' in err[0]
   # The refused checkpoint is left as it was.
-  assert eval_utils.list_checkpoints(train_dir) == paths
+  assert train_checkpoints.list_checkpoints(train_dir) == paths
 
 
 def test_optimizer_slots_missing_is_said_as_such(tmp_path):

@@ -8,10 +8,10 @@ import sys
 import pytest
 
 import test_programs_helpers as h
-from li_utils import config as li_config
-from li_utils import config_help
-from li_utils import config_schema as schema
-from li_utils import eval_utils
+from li_programs import config as li_config
+from li_programs import config_help
+from li_programs import config_schema as schema
+from li_programs import cli
 
 train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')
@@ -20,7 +20,7 @@ PROGRAMS = {'train': train_prog, 'val': validate_prog, 'test': test_prog}
 
 
 def _run(mode, argv, capsys):
-  status = eval_utils.run_program(schema.PROGRAMS[mode], PROGRAMS[mode].main,
+  status = cli.run_program(schema.PROGRAMS[mode], PROGRAMS[mode].main,
                                   argv)
   captured = capsys.readouterr()
   return status, captured.out, captured.err.strip().splitlines()

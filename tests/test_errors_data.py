@@ -11,7 +11,7 @@ import tensorflow.compat.v1 as tf
 import test_programs_helpers as h
 from dataset_generation import build_data
 from libs.datasets import record_checks
-from li_utils import eval_utils
+from li_programs import cli
 
 train_prog = h.load_program('train')
 test_prog = h.load_program('test')
@@ -52,7 +52,7 @@ def env(tmp_path_factory):
 
 
 def _run(module, prog, argv, capsys):
-  status = eval_utils.run_program(prog, module.main, argv)
+  status = cli.run_program(prog, module.main, argv)
   err = capsys.readouterr().err.strip().splitlines()
   return status, [line for line in err if ': error: ' in line]
 

@@ -12,9 +12,10 @@ import time
 import pytest
 
 import test_programs_helpers as h
-from li_utils import eval_utils
-from li_utils import progress
-from li_utils import training_marker
+from li_programs import train_checkpoints
+from li_programs import cli
+from libs.core import progress
+from li_programs import training_marker
 
 train_prog = h.load_program('train')
 
@@ -29,7 +30,7 @@ def env(tmp_path_factory):
 
 
 def _train(env, capsys, snap, *flags):
-  status = eval_utils.run_program('train.py', train_prog.main, [
+  status = cli.run_program('train.py', train_prog.main, [
       '--config_file', env['config'], '--num_clones=1',
       '--snapshot_root', os.path.join(env['root'], snap),
       '--training_number_of_steps=2', '--log_steps=1'] + list(flags))
@@ -79,14 +80,14 @@ def test_a_folder_another_live_trainer_holds_is_refused(env, capsys):
         'train.py: error: another train.py (pid %d on %s, started '
         % (other.pid, socket.gethostname()))
     assert 'is training into %s; wait for it' % train_dir in err
-    assert not eval_utils.list_checkpoints(train_dir)
+    assert not train_checkpoints.list_checkpoints(train_dir)
   finally:
     other.kill()
     other.wait()
   # Its process is gone: the marker is stale and training goes ahead.
   status, out, _ = _train(env, capsys, 'snap_busy')
   assert status == 0, out
-  assert eval_utils.list_checkpoints(train_dir)
+  assert train_checkpoints.list_checkpoints(train_dir)
   assert training_marker.read_marker(train_dir) is None
 
 

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from li_utils import config as config_lib
+from li_programs import config as config_lib
 from tools import graph_manifest
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -10,7 +10,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from li_models import model_options as mo
-from li_utils import model_stats
+from li_models import model_stats
 from tools import model_flops
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

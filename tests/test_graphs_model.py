@@ -10,6 +10,9 @@ from libs.nets import resnet_v1_beta
 from li_models import li_placement
 from li_models import model
 from li_models import model_options as mo
+from li_utils import conv_ops
+
+_MNV2_BLOCK = conv_ops.expanded_conv_with_lateral_inhibition
 
 
 def _options(**overrides):
@@ -49,7 +52,8 @@ def test_mobilenet_output_stride_and_end_points(fresh_graph, output_stride,
   images = tf.placeholder(tf.float32, [1, 65, 65, 3])
   with slim.arg_scope(mobilenet_v2.training_scope(is_training=False)):
     net, end_points = mobilenet_v2.mobilenet_base(
-        images, final_endpoint='layer_18', output_stride=output_stride)
+        images, final_endpoint='layer_18', output_stride=output_stride,
+        block_fn=_MNV2_BLOCK)
   assert net.shape.as_list() == [1, size, size, 320]
   assert end_points['layer_18'] is net
   assert end_points['layer_4/depthwise_output'].shape.as_list() == [
@@ -65,14 +69,18 @@ def test_mobilenet_depth_multiplier(fresh_graph):
   with slim.arg_scope(mobilenet_v2.training_scope(is_training=False)):
     net, _ = mobilenet_v2.mobilenet_base(images, depth_multiplier=0.5,
                                          min_depth=1, divisible_by=1,
-                                         final_endpoint='layer_18')
+                                         final_endpoint='layer_18',
+                                         block_fn=_MNV2_BLOCK)
   assert net.shape.as_list()[-1] == 160
   first = [v for v in tf.global_variables()
            if v.op.name == 'MobilenetV2/Conv/weights'][0]
   assert first.shape.as_list() == [3, 3, 3, 16]
   with pytest.raises(ValueError, match='output_stride'):
     with slim.arg_scope(mobilenet_v2.training_scope(is_training=False)):
-      mobilenet_v2.mobilenet_base(images, output_stride=64, scope='Other')
+      mobilenet_v2.mobilenet_base(images, output_stride=64, scope='Other',
+                                  block_fn=_MNV2_BLOCK)
+  with pytest.raises(ValueError, match='block_fn'):
+    mobilenet_v2.mobilenet_base(images, scope='NoBlock')
 
 
 def test_resnet_beta_end_points_and_multi_grid(fresh_graph):
@@ -85,8 +93,8 @@ def test_resnet_beta_end_points_and_multi_grid(fresh_graph):
     assert [u['unit_rate'] for u in absent[3].args] == [1, 1, 1]
   assert [u['stride'] for u in blocks[0].args] == [1, 1, 2]
   with slim.arg_scope(resnet_v1_beta.resnet_arg_scope()):
-    net, end_points = resnet_v1_beta.resnet_v1(images, 50, beta=True,
-                                               output_stride=8)
+    net, end_points = resnet_v1_beta.resnet_v1(
+        images, 50, conv_ops.li_resnet_bottleneck, beta=True, output_stride=8)
   assert net.shape.as_list() == [1, 9, 9, 2048]
   low = end_points['resnet_v1_50/block1/unit_2/bottleneck_v1/conv3']
   assert low.shape.as_list() == [1, 17, 17, 256]
@@ -96,7 +104,10 @@ def test_resnet_beta_end_points_and_multi_grid(fresh_graph):
   assert out.shape == (1, 9, 9, 2048) and np.all(out >= 0)
   with pytest.raises(ValueError, match='output_stride'):
     with slim.arg_scope(resnet_v1_beta.resnet_arg_scope()):
-      resnet_v1_beta.resnet_v1(images, 50, output_stride=6, scope='other')
+      resnet_v1_beta.resnet_v1(images, 50, conv_ops.li_resnet_bottleneck,
+                               output_stride=6, scope='other')
+  with pytest.raises(ValueError, match='unit_fn'):
+    resnet_v1_beta.resnet_v1_beta(images, blocks, scope='no_unit_fn')
 
 
 def test_resnet_li_placement_tables():

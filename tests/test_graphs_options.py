@@ -6,7 +6,7 @@ import tensorflow.compat.v1 as tf
 
 from li_models import model
 from li_models import model_options as mo
-from li_utils import model_config
+from li_models import model_config
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNV2_CONFIG = os.path.join(REPO_ROOT, 'config', 'ADE20K', 'liMnv2_liAspp.ini')

@@ -11,8 +11,12 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import test_programs_helpers as h
-from li_utils import eval_utils
-from li_utils import train_utils
+from li_programs import train_checkpoints
+from li_programs import cli
+from li_programs import result_files
+from li_programs import run_folders
+from li_programs import train_utils
+from li_programs import train_loop
 
 train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')
@@ -20,7 +24,7 @@ test_prog = h.load_program('test')
 
 
 def _run(prog, module, argv, capsys):
-  status = eval_utils.run_program(prog, module.main, argv)
+  status = cli.run_program(prog, module.main, argv)
   err = capsys.readouterr().err.strip().splitlines()
   return status, (err[-1] if err else '')
 
@@ -123,7 +127,7 @@ def test_missing_checkpoints_and_results_are_clear(config, capsys):
 
 
 def test_resolve_checkpoint_order(tmp_path):
-  dirs = eval_utils.output_dirs(str(tmp_path), 'c')
+  dirs = run_folders.output_dirs(str(tmp_path), 'c')
   os.makedirs(dirs.train)
   with tf.Graph().as_default():
     tf.get_variable('v', [1])
@@ -132,7 +136,7 @@ def test_resolve_checkpoint_order(tmp_path):
       saver = tf.train.Saver()
       first = saver.save(sess, os.path.join(dirs.train, 'model.ckpt'), 1)
       second = saver.save(sess, os.path.join(dirs.train, 'model.ckpt'), 2)
-  eval_utils.write_val_results(dirs.val, [first, second], [0.7, 0.2])
+  result_files.write_val_results(dirs.val, [first, second], [0.7, 0.2])
   cfg = types.SimpleNamespace(checkpoint_path=None, checkpoint_name=None)
   assert test_prog.resolve_checkpoint(cfg, dirs) == (first, True)
   cfg.checkpoint_name = 'model.ckpt-2'
@@ -142,16 +146,16 @@ def test_resolve_checkpoint_order(tmp_path):
 
 
 def test_nan_loss_stops_naming_the_step(tmp_path, fresh_graph):
-  ops = h.toy_train_ops(train_prog, nan_from_step=3)
+  ops = h.toy_train_ops(nan_from_step=3)
   with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
     with pytest.raises(train_utils.TrainingDivergedError,
                        match='loss is nan at step 3'):
-      train_prog.train_loop(sess, ops, str(tmp_path), 10, 0, 0, 1)
+      train_loop.train_loop(sess, ops, str(tmp_path), 10, 0, 0, 1)
 
 
 def test_interrupt_saves_at_current_step(tmp_path, fresh_graph, capsys):
-  ops = h.toy_train_ops(train_prog, nan_from_step=100)
+  ops = h.toy_train_ops(nan_from_step=100)
 
   class StopAfter(object):
     """Reports a signal once two steps have run."""
@@ -165,8 +169,8 @@ def test_interrupt_saves_at_current_step(tmp_path, fresh_graph, capsys):
 
   with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
-    with pytest.raises(train_prog.TrainingInterrupted):
-      train_prog.train_loop(sess, ops, str(tmp_path), 10, 0, 0, 1,
+    with pytest.raises(train_loop.TrainingInterrupted):
+      train_loop.train_loop(sess, ops, str(tmp_path), 10, 0, 0, 1,
                             stop=StopAfter(sess))
   assert tf.train.latest_checkpoint(str(tmp_path)).endswith('model.ckpt-2')
   assert 'step 2: loss = 1.0000' in capsys.readouterr().out
@@ -204,20 +208,20 @@ def test_runners_report_missing_checkpoint_dataset_and_config(tmp_path):
 
 
 def _saved_steps(train_dir):
-  return sorted(eval_utils.global_step_of(p)
-                for p in eval_utils.list_checkpoints(train_dir))
+  return sorted(train_checkpoints.global_step_of(p)
+                for p in train_checkpoints.list_checkpoints(train_dir))
 
 
 def test_checkpoint_written_at_the_start(tmp_path, fresh_graph):
   """As the original's checkpoint saver: model.ckpt-<start step> when the
   session starts, then every save_checkpoint_steps, and the last step."""
-  ops = h.toy_train_ops(train_prog)
+  ops = h.toy_train_ops()
   with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
-    assert train_prog.train_loop(sess, ops, str(tmp_path), 5, 2, 0, 0) == 5
+    assert train_loop.train_loop(sess, ops, str(tmp_path), 5, 2, 0, 0) == 5
     assert _saved_steps(str(tmp_path)) == [0, 2, 4, 5]
     # A resumed run starts from an existing checkpoint: nothing is re-saved.
-    assert train_prog.train_loop(sess, ops, str(tmp_path), 7, 0, 0, 0) == 7
+    assert train_loop.train_loop(sess, ops, str(tmp_path), 7, 0, 0, 0) == 7
   assert _saved_steps(str(tmp_path)) == [0, 2, 4, 5, 7]
 
 
@@ -233,11 +237,11 @@ class _FakeClock(object):
 
 
 def test_checkpoints_and_summaries_every_n_seconds(tmp_path, fresh_graph):
-  ops = h.toy_train_ops(train_prog)
+  ops = h.toy_train_ops()
   writer = tf.summary.FileWriter(str(tmp_path))
   with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
-    train_prog.train_loop(sess, ops, str(tmp_path), 4, 0, 0, 0,
+    train_loop.train_loop(sess, ops, str(tmp_path), 4, 0, 0, 0,
                           writer=writer, save_interval_secs=5,
                           save_summaries_secs=5, clock=_FakeClock())
   writer.close()

@@ -17,7 +17,8 @@ import tensorflow.compat.v1 as tf
 from PIL import Image
 
 import test_programs_helpers as h
-from li_utils import eval_utils
+from li_programs import train_checkpoints
+from li_programs import result_files
 
 train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')
@@ -82,10 +83,10 @@ def test_train_interrupt_resume_validate_test(env, capsys):
   assert match, output[-2000:]
   stop_step = int(match.group(1))
   assert stop_step >= 3
-  assert eval_utils.checkpoint_exists(
+  assert train_checkpoints.checkpoint_exists(
       os.path.join(train_dir, 'model.ckpt-%d' % stop_step))
   assert os.path.join(train_dir, 'model.ckpt-2') in \
-      eval_utils.list_checkpoints(train_dir)
+      train_checkpoints.list_checkpoints(train_dir)
   assert re.search(r'step 2: loss = \d+\.\d+ \(\d+\.\d+ steps/s\)', output)
 
   # Resume the killed run (in-process, the same main() as the command line)
@@ -117,12 +118,12 @@ def test_train_interrupt_resume_validate_test(env, capsys):
           sess, os.path.join(train_dir, 'other.ckpt'), 7,
           write_state=False)
 
-  listed = eval_utils.list_checkpoints(train_dir)
+  listed = train_checkpoints.list_checkpoints(train_dir)
   assert len(listed) >= 3
   assert validate_prog.main(['--config_file=' + env['config']]) == 0
   val_dir = os.path.join(env['root'], 'snap', 'tiny', 'val')
   mat = scipy.io.loadmat(os.path.join(val_dir, 'val_result.mat'))
-  paths, mious = eval_utils.read_val_results(val_dir)
+  paths, mious = result_files.read_val_results(val_dir)
   assert paths == listed and mious.shape == (len(listed),)
   assert np.all((mious >= 0) & (mious <= 1))
   assert 'miou' in mat and 'ck_path' in mat
@@ -131,11 +132,11 @@ def test_train_interrupt_resume_validate_test(env, capsys):
   assert 'miou' in _event_tags(val_dir)
   best = listed[int(np.flatnonzero(mious == mious.max())[-1])]
   kept = sorted({best, listed[-1]})
-  assert sorted(eval_utils.list_checkpoints(train_dir)) == kept
+  assert sorted(train_checkpoints.list_checkpoints(train_dir)) == kept
   for path in listed:
-    assert bool(eval_utils.checkpoint_files(path)) == (path in kept)
+    assert bool(train_checkpoints.checkpoint_files(path)) == (path in kept)
   assert os.path.exists(os.path.join(train_dir, 'notes.txt'))
-  assert eval_utils.checkpoint_exists(unlisted)
+  assert train_checkpoints.checkpoint_exists(unlisted)
 
   # test.py with the best-on-val checkpoint, multi-scale + flipped, plots
   # and per-image mIoU.
@@ -159,7 +160,7 @@ def test_train_interrupt_resume_validate_test(env, capsys):
   assert mat['acc'].item() == pytest.approx(np.trace(hist) / hist.sum())
   assert line.startswith('mIoU: %.2f%%' % (100 * np.nanmean(iou)))
   assert mat['test_mious'].size == h.NUM_VAL
-  assert eval_utils._as_str_list(mat['test_image_names']) == env['val_names']
+  assert result_files._as_str_list(mat['test_image_names']) == env['val_names']
   plots = sorted(os.listdir(os.path.join(out_dir, 'plots')))
   assert len(plots) == 2
   assert all(p.endswith('_plot.png') and p[:-len('_plot.png')] in
@@ -188,8 +189,8 @@ def test_train_interrupt_resume_validate_test(env, capsys):
 def _model_checkpoints(env):
   """Two checkpoints of the tiny model built here: seeded random weights,
   and 'known' weights that make every pixel predict class 3."""
-  from li_utils import config as config_lib
-  from li_utils import model_config
+  from li_programs import config as config_lib
+  from li_models import model_config
   from li_models import model
 
   cfg = config_lib.load_config(env['config'], 'test')
@@ -293,7 +294,7 @@ def test_original_folder_flags(env, model_checkpoints, tmp_path, capsys):
   assert validate_prog.main([
       '--config_file', env['config'], '--checkpoint_dir', str(ckpt_dir),
       '--val_logdir', val_dir]) == 0
-  assert eval_utils.read_val_results(val_dir)[0] == [checkpoint]
+  assert result_files.read_val_results(val_dir)[0] == [checkpoint]
   assert test_prog.main([
       '--config_file', env['config'], '--checkpoint_dir', str(ckpt_dir),
       '--val_logdir', val_dir, '--test_logdir', test_dir]) == 0

@@ -1,4 +1,4 @@
-"""Result files, output names and checkpoint bookkeeping of eval_utils."""
+"""Result files, output names and checkpoint bookkeeping (li_programs)."""
 
 import io
 import os
@@ -8,9 +8,13 @@ import pytest
 import scipy.io
 import tensorflow.compat.v1 as tf
 
-from li_utils import eval_utils as eu
-from li_utils import metrics
-from li_utils import plot_fn
+from li_programs import checkpoint_check
+from li_programs import train_checkpoints
+from li_programs import evaluation
+from li_programs import result_files
+from li_programs import run_folders
+from li_programs import metrics
+from li_programs import plot_fn
 
 
 def _save_checkpoints(train_dir, steps):
@@ -24,18 +28,18 @@ def _save_checkpoints(train_dir, steps):
 
 
 def test_names_and_layout(tmp_path):
-  dirs = eu.output_dirs(str(tmp_path), 'liMnv2_liAspp')
+  dirs = run_folders.output_dirs(str(tmp_path), 'liMnv2_liAspp')
   assert dirs.train == os.path.join(str(tmp_path), 'liMnv2_liAspp', 'train')
   assert dirs.val.endswith('liMnv2_liAspp/val')
-  assert eu.eval_scale_dirname([1.0]) == 'eval_scale_1.0'
-  assert eu.eval_scale_dirname([0.5, 0.75, 1]) == 'eval_scale_0.5_0.75_1.0'
-  assert eu.test_output_dir('/t', '/x/train/model.ckpt-30', [1.0], True) == \
+  assert run_folders.eval_scale_dirname([1.0]) == 'eval_scale_1.0'
+  assert run_folders.eval_scale_dirname([0.5, 0.75, 1]) == 'eval_scale_0.5_0.75_1.0'
+  assert run_folders.test_output_dir('/t', '/x/train/model.ckpt-30', [1.0], True) == \
       '/t/model.ckpt-30(best_val)/eval_scale_1.0'
-  assert eu.global_step_of('/a/model.ckpt-1264') == 1264
-  assert eu.global_step_of('/a/model.ckpt') is None
-  assert eu.safe_image_name(b'dir/img 01.jpg') == 'img_01'
+  assert train_checkpoints.global_step_of('/a/model.ckpt-1264') == 1264
+  assert train_checkpoints.global_step_of('/a/model.ckpt') is None
+  assert result_files.safe_image_name(b'dir/img 01.jpg') == 'img_01'
   with pytest.raises(ValueError, match='snapshot_root'):
-    eu.output_dirs('', 'x')
+    run_folders.output_dirs('', 'x')
 
 
 def test_prune_deletes_only_listed_checkpoints(tmp_path):
@@ -45,42 +49,42 @@ def test_prune_deletes_only_listed_checkpoints(tmp_path):
   stray.write_text('not listed')
   other = tmp_path / 'notes.txt'
   other.write_text('keep me')
-  assert eu.list_checkpoints(train_dir) == paths
-  deleted = eu.prune_checkpoints(train_dir, keep=[paths[1], paths[3]])
+  assert train_checkpoints.list_checkpoints(train_dir) == paths
+  deleted = train_checkpoints.prune_checkpoints(train_dir, keep=[paths[1], paths[3]])
   assert sorted(set(os.path.basename(d).split('.')[1] for d in deleted)) == \
       ['ckpt-1', 'ckpt-3']
-  assert not eu.checkpoint_files(paths[0])
-  assert not eu.checkpoint_files(paths[2])
-  assert eu.checkpoint_exists(paths[1]) and eu.checkpoint_exists(paths[3])
+  assert not train_checkpoints.checkpoint_files(paths[0])
+  assert not train_checkpoints.checkpoint_files(paths[2])
+  assert train_checkpoints.checkpoint_exists(paths[1]) and train_checkpoints.checkpoint_exists(paths[3])
   # model.ckpt-1's removal must not touch model.ckpt-10.
-  assert len(eu.checkpoint_files(paths[3])) == 3
+  assert len(train_checkpoints.checkpoint_files(paths[3])) == 3
   assert stray.exists() and other.exists()
-  assert eu.list_checkpoints(train_dir) == [paths[1], paths[3]]
+  assert train_checkpoints.list_checkpoints(train_dir) == [paths[1], paths[3]]
   assert tf.train.latest_checkpoint(train_dir) == paths[3]
 
 
 def test_list_checkpoints_without_state(tmp_path):
-  assert eu.list_checkpoints(str(tmp_path / 'missing')) == []
-  assert eu.list_checkpoints(str(tmp_path)) == []
+  assert train_checkpoints.list_checkpoints(str(tmp_path / 'missing')) == []
+  assert train_checkpoints.list_checkpoints(str(tmp_path)) == []
 
 
 def test_val_results_round_trip_and_best(tmp_path):
   val = str(tmp_path / 'val')
   paths = ['/s/train/model.ckpt-5', '/s/train/model.ckpt-10',
            '/s/train/model.ckpt-15']
-  eu.write_val_results(val, paths, [0.25, 0.5, 0.125])
-  got_paths, mious = eu.read_val_results(val)
+  result_files.write_val_results(val, paths, [0.25, 0.5, 0.125])
+  got_paths, mious = result_files.read_val_results(val)
   assert got_paths == paths
   np.testing.assert_allclose(mious, [0.25, 0.5, 0.125])
-  assert eu.best_val_checkpoint(val) == paths[1]
+  assert result_files.best_val_checkpoint(val) == paths[1]
   text = open(os.path.join(val, 'val_result.txt')).read().splitlines()
   assert text[1] == '/s/train/model.ckpt-10 mIoU: 50.00%'
   assert text[-1] == 'best: /s/train/model.ckpt-10 mIoU: 50.00%'
-  assert eu.best_index([0.5, 0.7, 0.7, 0.1]) == 2
-  assert eu.best_index([np.nan, 0.2]) == 1
-  assert eu.best_index([np.nan]) is None
-  with pytest.raises(eu.CheckpointError, match='validate.py'):
-    eu.best_val_checkpoint(str(tmp_path / 'none'))
+  assert result_files.best_index([0.5, 0.7, 0.7, 0.1]) == 2
+  assert result_files.best_index([np.nan, 0.2]) == 1
+  assert result_files.best_index([np.nan]) is None
+  with pytest.raises(checkpoint_check.CheckpointError, match='validate.py'):
+    result_files.best_val_checkpoint(str(tmp_path / 'none'))
 
 
 def test_test_results_files(tmp_path):
@@ -88,7 +92,7 @@ def test_test_results_files(tmp_path):
   preds = np.array([[0, 1], [2, 2]])
   hist, m = metrics.compute_metrics(labels, preds, 3, 255)
   out = str(tmp_path / 'o')
-  eu.write_test_results(out, hist, m, [0.5, 0.75], ['a', 'b'])
+  result_files.write_test_results(out, hist, m, [0.5, 0.75], ['a', 'b'])
   assert open(os.path.join(out, 'test_result.txt')).read() == \
       'mIoU: %.2f%%, acc: 75.00%%\n' % (100 * m.miou)
   mat = scipy.io.loadmat(os.path.join(out, 'test_result.mat'))
@@ -96,8 +100,8 @@ def test_test_results_files(tmp_path):
   for key in ('miou', 'acc', 'acc_cls', 'fwavacc'):
     assert mat[key].item() == pytest.approx(getattr(m, key))
   np.testing.assert_allclose(mat['test_mious'].ravel(), [0.5, 0.75])
-  assert eu._as_str_list(mat['test_image_names']) == ['a', 'b']
-  eu.write_test_results(out, hist, m)
+  assert result_files._as_str_list(mat['test_image_names']) == ['a', 'b']
+  result_files.write_test_results(out, hist, m)
   assert 'test_mious' not in scipy.io.loadmat(
       os.path.join(out, 'test_result.mat'))
 
@@ -117,7 +121,7 @@ def test_plot_colours_and_file(tmp_path):
 
 
 def test_progress_reports_images_per_second(capsys):
-  bar = eu.progress_bar(4, 'eval')
+  bar = evaluation.progress_bar(4, 'eval')
   bar.update(2)
   bar.close()
   err = capsys.readouterr().err

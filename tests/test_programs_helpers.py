@@ -96,7 +96,7 @@ def write_config(path, dataset_dir, snapshot_root, text=TINY_CONFIG):
   return path
 
 
-def toy_train_ops(train_module, nan_from_step=10 ** 6):
+def toy_train_ops(nan_from_step=10 ** 6):
   """TrainOps of a one-variable graph whose loss turns NaN at a step.
 
   Each run of ``train_op`` increments the global step, so the training loops
@@ -104,14 +104,15 @@ def toy_train_ops(train_module, nan_from_step=10 ** 6):
   """
   import numpy as np
   import tensorflow.compat.v1 as tf
+  from li_programs import training_graph
   step = tf.train.get_or_create_global_step()
   w = tf.get_variable('w', [], initializer=tf.ones_initializer())
   increment = tf.assign_add(step, 1)
   with tf.control_dependencies([increment]):
     loss = tf.where(step >= nan_from_step, tf.constant(np.nan), w * 1.0)
-  return train_module.TrainOps(loss, loss, step, tf.constant(0.1),
-                               tf.summary.scalar('w', w), None,
-                               tf.train.Saver())
+  return training_graph.TrainOps(loss, loss, step, tf.constant(0.1),
+                                 tf.summary.scalar('w', w), None,
+                                 tf.train.Saver())
 
 
 def save_model_checkpoint(config_file, prefix, flags=(), global_step=None,
@@ -122,8 +123,8 @@ def save_model_checkpoint(config_file, prefix, flags=(), global_step=None,
   import tensorflow.compat.v1 as tf
   from libs.datasets import data_generator
   from li_models import model
-  from li_utils import config as config_lib
-  from li_utils import model_config
+  from li_programs import config as config_lib
+  from li_models import model_config
 
   cfg = config_lib.load_config(config_file, 'test', list(flags), notify=None)
   num_classes = data_generator.get_descriptor(cfg.dataset).num_classes

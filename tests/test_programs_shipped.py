@@ -11,10 +11,11 @@ import glob
 import os
 
 import test_programs_helpers as h
-from li_utils import config as config_lib
-from li_utils import model_config
+from li_programs import config as config_lib
+from li_models import model_config
+from li_programs import train_loop
+from li_programs import training_graph
 
-train_prog = h.load_program('train')
 test_prog = h.load_program('test')
 
 SHIPPED = sorted(glob.glob(os.path.join(h.REPO_ROOT, 'config', '*', '*.ini')))
@@ -46,27 +47,28 @@ def _train_checkpoint(config_file, argv, train_dir):
   with tf.Graph().as_default():
     samples = {'image': tf.zeros([2, 65, 65, 3]),
                'label': tf.zeros([2, 65, 65, 1], tf.int32)}
-    ops = train_prog.build_train_ops(cfg, samples, 5, 255, train_dir)
+    ops = training_graph.build_train_ops(cfg, samples, 5, 255, train_dir)
     os.makedirs(train_dir)
-    with train_prog.create_session(cfg) as sess:
-      train_prog.initialize(sess, ops, train_dir)
-      assert train_prog.train_loop(sess, ops, train_dir, 0, 1, 0, 1) == 0
+    with train_loop.create_session(cfg) as sess:
+      train_loop.initialize(sess, ops, train_dir)
+      assert train_loop.train_loop(sess, ops, train_dir, 0, 1, 0, 1) == 0
   return os.path.join(train_dir, 'model.ckpt-0')
 
 
 def _restore_into_eval_graph(config_file, argv, checkpoint):
-  """test.py's eval graph (eval_utils.build_predictions + its Saver)."""
+  """test.py's eval graph (evaluation.build_predictions + its Saver)."""
   import numpy as np
   import tensorflow.compat.v1 as tf
-  from li_utils import eval_utils
+  from li_programs import train_checkpoints
+  from li_programs import evaluation
   cfg = config_lib.load_config(config_file, 'test', argv)
   options = model_config.model_options_from_config(cfg, 5, [65, 65])
   with tf.Graph().as_default():
     images = tf.placeholder(tf.float32, [1, 65, 65, 3])
-    predictions = eval_utils.build_predictions(images, options)
+    predictions = evaluation.build_predictions(images, options)
     saver = tf.train.Saver(tf.global_variables())
     with tf.Session() as sess:
-      eval_utils.restore_checkpoint(sess, saver, checkpoint)
+      train_checkpoints.restore_checkpoint(sess, saver, checkpoint)
       labels = sess.run(predictions, {images: np.zeros([1, 65, 65, 3])})
   assert labels.shape == (1, 65, 65)
   assert labels.min() >= 0 and labels.max() < 5
@@ -110,8 +112,8 @@ def test_mismatched_checkpoint_is_a_clear_error(tmp_path, capsys):
   records, _ = h.build_synthetic(str(tmp_path / 'data'))
   config = h.write_config(str(tmp_path / 'tiny.ini'), records,
                           str(tmp_path / 'snap'))
-  from li_utils import eval_utils
-  status = eval_utils.run_program(
+  from li_programs import cli
+  status = cli.run_program(
       'test.py', test_prog.main,
       ['--config_file', config, '--checkpoint_path', ckpt])
   err = capsys.readouterr().err.strip().splitlines()

@@ -1,4 +1,4 @@
-"""Unit tests of li_utils/train_utils.py against numpy formulas."""
+"""Unit tests of li_programs/train_utils.py against numpy formulas."""
 
 import os
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from li_utils import train_utils as tu
+from li_programs import train_utils as tu
 
 
 def _run(fetch, feed=None):

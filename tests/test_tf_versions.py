@@ -149,8 +149,8 @@ def _write_fixed_weights(path):
   (He-scaled convolutions, unit BatchNorm, LI weights in [0, 0.3])."""
   import tensorflow.compat.v1 as tf
   from li_models import model
-  from li_utils import config as config_lib
-  from li_utils import model_config
+  from li_programs import config as config_lib
+  from li_models import model_config
 
   cfg = config_lib.load_config(CELEBA_CONFIG, 'test')
   options = model_config.model_options_from_config(cfg, 19, [513, 513])

@@ -14,8 +14,9 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import test_programs_helpers as h
-from li_utils import eval_utils
-from li_utils import training_marker
+from li_programs import train_checkpoints
+from li_programs import result_files
+from li_programs import training_marker
 
 
 def _python(script, *args, **kwargs):
@@ -24,8 +25,8 @@ def _python(script, *args, **kwargs):
 
 
 def _listed_all_exist(train_dir):
-  listed = eval_utils.list_checkpoints(train_dir)
-  return listed, [p for p in listed if not eval_utils.checkpoint_exists(p)]
+  listed = train_checkpoints.list_checkpoints(train_dir)
+  return listed, [p for p in listed if not train_checkpoints.checkpoint_exists(p)]
 
 
 def _wait_for(condition, timeout, proc=None):
@@ -69,13 +70,13 @@ def test_validate_beside_a_running_trainer(env):
       universal_newlines=True)
   try:
     assert _wait_for(
-        lambda: len(eval_utils.list_checkpoints(env['train_dir'])) >= 2,
+        lambda: len(train_checkpoints.list_checkpoints(env['train_dir'])) >= 2,
         600, trainer), trainer.communicate(timeout=60)[0][-3000:]
     assert training_marker.running_trainer(env['train_dir']) is not None
 
     runs = []
     for _ in range(2):
-      before = eval_utils.list_checkpoints(env['train_dir'])
+      before = train_checkpoints.list_checkpoints(env['train_dir'])
       result = _validate(env)
       runs.append(result)
       assert trainer.poll() is None, 'the trainer stopped during validation'
@@ -84,7 +85,7 @@ def test_validate_beside_a_running_trainer(env):
       assert 'checkpoint files, kept' not in result.stdout  # no pruning
       # Every checkpoint listed before validation began was scored unless
       # the trainer's own max_to_keep removed it meanwhile (a notice).
-      scored, mious = eval_utils.read_val_results(env['val_dir'])
+      scored, mious = result_files.read_val_results(env['val_dir'])
       notes = [l for l in result.stdout.splitlines()
                if l.startswith('note: ')]
       for path in before:
@@ -94,8 +95,8 @@ def test_validate_beside_a_running_trainer(env):
       assert len(scored) >= 1 and np.all((mious >= 0) & (mious <= 1))
       # The trainer saves again: its state must still name only files that
       # exist (validate deleted none of the checkpoints it lists).
-      newest = eval_utils.list_checkpoints(env['train_dir'])[-1]
-      assert _wait_for(lambda: eval_utils.list_checkpoints(
+      newest = train_checkpoints.list_checkpoints(env['train_dir'])[-1]
+      assert _wait_for(lambda: train_checkpoints.list_checkpoints(
           env['train_dir'])[-1] != newest, 600, trainer)
       listed, missing = _listed_all_exist(env['train_dir'])
       assert not missing, (listed, missing)
@@ -108,18 +109,18 @@ def test_validate_beside_a_running_trainer(env):
 
   # After training: a last validation scores the newest checkpoints and
   # prunes all but the best and the newest.
-  listed = eval_utils.list_checkpoints(env['train_dir'])
+  listed = train_checkpoints.list_checkpoints(env['train_dir'])
   result = _validate(env)
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'still training' not in result.stdout
-  scored, mious = eval_utils.read_val_results(env['val_dir'])
+  scored, mious = result_files.read_val_results(env['val_dir'])
   assert set(listed) <= set(scored)
   scores = dict(zip(scored, mious))
   best = max(listed, key=lambda p: (scores[p], listed.index(p)))
   kept = sorted({best, listed[-1]})
-  assert sorted(eval_utils.list_checkpoints(env['train_dir'])) == kept
+  assert sorted(train_checkpoints.list_checkpoints(env['train_dir'])) == kept
   for path in listed:
-    assert eval_utils.checkpoint_exists(path) == (path in kept)
+    assert train_checkpoints.checkpoint_exists(path) == (path in kept)
 
   # test.py picks the best recorded score among the checkpoints that still
   # exist; a better one deleted earlier by the trainer is named.

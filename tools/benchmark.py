@@ -14,14 +14,14 @@ Measures, each as the median of repeated timings after warm-up runs:
   in-memory step time / records step time (1.0: the pipeline costs
   nothing; below 1: steps wait for data).
 * evaluation: images per second through test.py's graph
-  (``li_utils.eval_utils.build_eval_graph``: records, batch 1, the shipped
+  (``li_programs.evaluation.build_eval_graph``: records, batch 1, the shipped
   configs' eval crops).
 * LI overhead: step-time ratio LI / baseline next to the FLOP ratio.
 * efficiency: achieved GFLOP/s of each measurement against the dense matmul
   GFLOP/s this TensorFlow reaches on this machine.
 
 FLOPs are those of tf.profiler on the frozen batch-1 eval graph
-(``li_utils.model_stats``).  A training step is *estimated* as
+(``li_models.model_stats``).  A training step is *estimated* as
 3 x forward FLOPs x batch (forward + two backward convolutions per forward
 one); the JSON says so in ``flops_note``.
 
@@ -166,7 +166,7 @@ def _memory_gib():
 
 def machine_info():
   """Host, CPU and load (the load average matters: timings are wall time)."""
-  from li_utils import session_config as sc
+  from li_programs import session_config as sc
   info = _cpu_info()
   info.update({
       'hostname': platform.node(), 'platform': platform.platform(),
@@ -178,7 +178,7 @@ def machine_info():
 def tensorflow_info():
   """TF build facts: version, git, compiler, MKL/oneDNN, CUDA, XLA flags."""
   import tensorflow.compat.v1 as tf
-  from li_utils import session_config as sc
+  from li_programs import session_config as sc
   return {'version': tf.version.VERSION, 'git_version': tf.version.GIT_VERSION,
           'compiler': tf.version.COMPILER_VERSION,
           'mkl_enabled': sc.is_mkl_build(),
@@ -268,7 +268,7 @@ def load_bench_config(config_file, mode, dataset_dir, extra_flags=(),
   The dataset (classes, ignore label) stays the config's; its split is
   ``train`` for training and ``val`` for evaluation, as generated.
   """
-  from li_utils import config as config_lib
+  from li_programs import config as config_lib
   flags = ['--dataset_dir=%s' % dataset_dir,
            '--snapshot_root=%s' % (snapshot_root or tempfile.gettempdir())]
   if mode == 'train':
@@ -300,6 +300,7 @@ def record_samples(cfg, batch, crop, seed=0):
   """Training batches from train.py's input pipeline (same arguments)."""
   import tensorflow.compat.v1 as tf
   from libs.datasets import data_generator
+  from li_models import registry
   dataset = data_generator.Dataset(
       dataset_name=cfg.dataset, split_name=cfg.train_split,
       dataset_dir=cfg.dataset_dir, batch_size=batch, crop_size=crop,
@@ -308,7 +309,8 @@ def record_samples(cfg, batch, crop, seed=0):
       min_scale_factor=cfg.min_scale_factor,
       max_scale_factor=cfg.max_scale_factor,
       scale_factor_step_size=cfg.scale_factor_step_size,
-      model_variant=cfg.model_variant, is_training=True, should_shuffle=True,
+      normalisation=registry.backbone(cfg.model_variant).normalisation,
+      is_training=True, should_shuffle=True,
       should_repeat=True, seed=seed)
   with tf.device('/device:CPU:0'):
     return dataset.get_one_shot_iterator().get_next()
@@ -326,8 +328,8 @@ def build_train_step(cfg, seed=0):
     dict with 'graph', 'train_op', 'total_loss', 'use_memory', 'init'.
   """
   import tensorflow.compat.v1 as tf
-  import train
   from libs.datasets import data_generator
+  from li_programs import training_graph
   descriptor = data_generator.get_descriptor(cfg.dataset)
   crop = list(cfg.train_crop_size)
   batch = cfg.train_batch_size
@@ -343,9 +345,9 @@ def build_train_step(cfg, seed=0):
                  tf.identity(iterator_next['label'])))
     image.set_shape([batch] + crop + [3])
     label.set_shape([batch] + crop + [1])
-    ops = train.build_train_ops(cfg, {'image': image, 'label': label},
-                                descriptor.num_classes,
-                                descriptor.ignore_label, train_dir=None)
+    ops = training_graph.build_train_ops(
+        cfg, {'image': image, 'label': label}, descriptor.num_classes,
+        descriptor.ignore_label, train_dir=None)
     init = [tf.global_variables_initializer(),
             tf.local_variables_initializer()]
   return {'graph': graph, 'train_op': ops.train_op,
@@ -360,7 +362,7 @@ def measure_train_step(cfg, warmup, repeats, session_kwargs):
   not hide a slow pipeline; the in-memory steps follow in the same session.
   """
   import tensorflow.compat.v1 as tf
-  from li_utils import session_config as sc
+  from li_programs import session_config as sc
   start = time.perf_counter()
   step = build_train_step(cfg)
   build_s = time.perf_counter() - start
@@ -378,7 +380,7 @@ def measure_train_step(cfg, warmup, repeats, session_kwargs):
 def measure_pipeline(cfg, warmup, repeats, session_kwargs):
   """Seconds per training batch of the input pipeline alone (no model)."""
   import tensorflow.compat.v1 as tf
-  from li_utils import session_config as sc
+  from li_programs import session_config as sc
   graph = tf.Graph()
   with graph.as_default():
     samples = record_samples(cfg, cfg.train_batch_size,
@@ -396,12 +398,12 @@ def measure_eval(cfg, warmup, repeats, session_kwargs):
   The iterator restarts when the split runs out.
   """
   import tensorflow.compat.v1 as tf
-  from li_utils import eval_utils
-  from li_utils import session_config as sc
+  from li_programs import evaluation
+  from li_programs import session_config as sc
   graph = tf.Graph()
   with graph.as_default():
-    eval_graph = eval_utils.build_eval_graph(
-        cfg, cfg.test_split, eval_utils.eval_scales_of(cfg),
+    eval_graph = evaluation.build_eval_graph(
+        cfg, cfg.test_split, evaluation.eval_scales_of(cfg),
         cfg.add_flipped_images)
     init = [tf.global_variables_initializer(),
             tf.local_variables_initializer()]
@@ -424,7 +426,7 @@ def measure_eval(cfg, warmup, repeats, session_kwargs):
 def measure_matmul_gflops(size, repeats, session_kwargs):
   """Dense float32 ``size x size`` matmul GFLOP/s (median of repeats)."""
   import tensorflow.compat.v1 as tf
-  from li_utils import session_config as sc
+  from li_programs import session_config as sc
   graph = tf.Graph()
   with graph.as_default():
     init = tf.random_uniform_initializer(-1.0, 1.0, seed=0)
@@ -453,8 +455,8 @@ def eval_flops(cfg, crop):
   of the same model give the same eval graph).
   """
   from libs.datasets import data_generator
-  from li_utils import model_config
-  from li_utils import model_stats
+  from li_models import model_config
+  from li_models import model_stats
   num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
   options = model_config.model_options_from_config(cfg, num_classes, crop)
   key = (repr(options), tuple(crop))
@@ -626,7 +628,7 @@ def run_benchmark(settings, output, bench_dir, session_kwargs):
   train_entries = run_training(settings, dataset_dir, session_kwargs, peak,
                                settings['models'])
   eval_entries = run_eval(settings, dataset_dir, session_kwargs, peak)
-  from li_utils import session_config as sc
+  from li_programs import session_config as sc
   intra, inter = sc.default_threads()
   results = {
       'version': RESULTS_VERSION,
@@ -832,7 +834,7 @@ def main(argv=None):
     results = run_benchmark(settings, args.output, args.bench_dir,
                             session_kwargs)
   except Exception as err:  # noqa: BLE001 - user errors become one line
-    from li_utils import config as config_lib
+    from li_programs import config as config_lib
     from libs.datasets import data_generator
     if not isinstance(err, (BenchmarkError, config_lib.ConfigError,
                             data_generator.DatasetError, ValueError)) or \

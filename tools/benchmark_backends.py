@@ -79,7 +79,7 @@ def _restore_or_create(sess, saver, init, checkpoint):
 def run_eval_worker(args, session_config, cfg_loader):
   import tensorflow.compat.v1 as tf
   from li_models import model
-  from li_utils import model_config
+  from li_models import model_config
   from libs.datasets import data_generator
   from tools import benchmark
   cfg = cfg_loader('test', ['--eval_crop_size=%d,%d' % (args.crop,
@@ -127,7 +127,7 @@ def run_train_worker(args, session_config, cfg_loader):
 
 
 def worker_main(args):
-  from li_utils import session_config as sc
+  from li_programs import session_config as sc
   from tools import benchmark
   session_config = sc.session_config(
       intra_op_threads=args.intra_op_threads,

@@ -23,8 +23,13 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
 
 import numpy as np  # noqa: E402
 
-from li_utils import boundary_metrics  # noqa: E402
-from li_utils import eval_utils  # noqa: E402
+from li_programs import boundary_metrics  # noqa: E402
+from li_programs import checkpoint_check  # noqa: E402
+from li_programs import train_checkpoints  # noqa: E402
+from li_programs import cli  # noqa: E402
+from li_programs import evaluation  # noqa: E402
+from li_programs import result_files  # noqa: E402
+from li_programs import run_folders  # noqa: E402
 from libs.core import tf_compat  # noqa: E402
 
 RESULT_TXT = 'boundary_result.txt'
@@ -38,9 +43,9 @@ def resolve_checkpoint(cfg, dirs):
   elif cfg.checkpoint_name:
     path, best_val = os.path.join(dirs.train, cfg.checkpoint_name), False
   else:
-    path, best_val = eval_utils.best_existing_val_checkpoint(dirs.val)[0], True
-  if not eval_utils.checkpoint_exists(path):
-    raise eval_utils.CheckpointError('checkpoint %s not found (no %s.index)'
+    path, best_val = result_files.best_existing_val_checkpoint(dirs.val)[0], True
+  if not train_checkpoints.checkpoint_exists(path):
+    raise checkpoint_check.CheckpointError('checkpoint %s not found (no %s.index)'
                                      % (path, path))
   return path, best_val
 
@@ -74,12 +79,12 @@ def write_results(out_dir, accumulator, checkpoint):
 def evaluate(cfg, checkpoint, width):
   """Runs the test split through ``checkpoint``; returns the accumulator."""
   import tensorflow.compat.v1 as tf
-  from li_utils import session_config
+  from li_programs import session_config
 
-  eval_scales = eval_utils.eval_scales_of(cfg)
+  eval_scales = evaluation.eval_scales_of(cfg)
   graph = tf.Graph()
   with graph.as_default():
-    eval_graph = eval_utils.build_eval_graph(
+    eval_graph = evaluation.build_eval_graph(
         cfg, cfg.test_split, eval_scales, cfg.add_flipped_images)
     accumulator = boundary_metrics.BoundaryAccumulator(
         eval_graph.num_classes, eval_graph.ignore_label, width)
@@ -92,8 +97,8 @@ def evaluate(cfg, checkpoint, width):
                       out['prediction'][0][:height, :width_px])
 
     with tf.Session(config=session_config.session_config_from(cfg)) as sess:
-      eval_utils.restore_checkpoint(sess, eval_graph.saver, checkpoint)
-      eval_utils.run_evaluation(sess, eval_graph, desc='boundary',
+      train_checkpoints.restore_checkpoint(sess, eval_graph.saver, checkpoint)
+      evaluation.run_evaluation(sess, eval_graph, desc='boundary',
                                 on_sample=on_sample)
   return accumulator
 
@@ -110,14 +115,14 @@ def main(argv):
                       help="default: test.py's folder of the checkpoint")
   args, rest = parser.parse_known_args(argv)
   if args.boundary_width < 0:
-    raise eval_utils.UsageError('--boundary_width must be >= 0, got %d'
+    raise cli.UsageError('--boundary_width must be >= 0, got %d'
                                 % args.boundary_width)
-  cfg = eval_utils.load_program_config(
+  cfg = cli.load_program_config(
       'test', ['--config_file', args.config_file] + rest)
-  dirs = eval_utils.output_dirs(cfg.snapshot_root, cfg.config_name)
+  dirs = run_folders.output_dirs(cfg.snapshot_root, cfg.config_name)
   checkpoint, best_val = resolve_checkpoint(cfg, dirs)
-  out_dir = args.output_dir or eval_utils.test_output_dir(
-      dirs.test, checkpoint, eval_utils.eval_scales_of(cfg), best_val)
+  out_dir = args.output_dir or run_folders.test_output_dir(
+      dirs.test, checkpoint, evaluation.eval_scales_of(cfg), best_val)
   accumulator = evaluate(cfg, checkpoint, args.boundary_width)
   if not accumulator.num_images:
     raise ValueError('split %r of %s holds no images'
@@ -131,4 +136,4 @@ def main(argv):
 
 if __name__ == '__main__':
   tf_compat.use_graph_mode()
-  sys.exit(eval_utils.run_program('boundary_miou.py', main, sys.argv[1:]))
+  sys.exit(cli.run_program('boundary_miou.py', main, sys.argv[1:]))

@@ -25,7 +25,10 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
 
 import numpy as np  # noqa: E402
 
-from li_utils import eval_utils  # noqa: E402
+from li_programs import checkpoint_check  # noqa: E402
+from li_programs import train_checkpoints  # noqa: E402
+from li_programs import result_files  # noqa: E402
+from li_programs import run_folders  # noqa: E402
 
 SUMMARY_TXT = 'summary.txt'
 LEARNING_CURVE_PNG = 'learning_curve.png'
@@ -51,16 +54,16 @@ def _scalar(mat, key, path):
 def collect_run(snapshot_root, label, config_name):
   """Reads the results of one trained, validated and tested config."""
   import scipy.io
-  dirs = eval_utils.output_dirs(snapshot_root, config_name)
+  dirs = run_folders.output_dirs(snapshot_root, config_name)
   try:
-    paths, mious = eval_utils.read_val_results(dirs.val)
-    best = eval_utils.best_existing_val_checkpoint(dirs.val)[0]
-  except eval_utils.CheckpointError as err:
+    paths, mious = result_files.read_val_results(dirs.val)
+    best = result_files.best_existing_val_checkpoint(dirs.val)[0]
+  except checkpoint_check.CheckpointError as err:
     raise ReportError(str(err))
-  name = os.path.basename(best) + eval_utils.BEST_VAL_SUFFIX
+  name = os.path.basename(best) + run_folders.BEST_VAL_SUFFIX
   candidates = sorted(glob.glob(os.path.join(
       glob.escape(dirs.test), glob.escape(name), 'eval_scale_*',
-      eval_utils.TEST_RESULT_MAT)))
+      result_files.TEST_RESULT_MAT)))
   if not candidates:
     raise ReportError('no test results of %s under %s: run test.py'
                       % (best, os.path.join(dirs.test, name)))
@@ -110,7 +113,7 @@ def plot_learning_curves(runs, log_dir, path):
     if steps:
       loss_ax.plot(steps, losses, color=colour, label=run.label,
                    marker='.' if len(steps) < 40 else None)
-    val_steps = [eval_utils.global_step_of(p) for p in run.val_paths]
+    val_steps = [train_checkpoints.global_step_of(p) for p in run.val_paths]
     points = [(s, 100.0 * m) for s, m in zip(val_steps, run.val_mious)
               if s is not None and not np.isnan(m)]
     if points:
@@ -195,9 +198,9 @@ def build_summary(runs, output_dir, wall_seconds, figures, reused=None):
     lines.append('  [%s]' % run.label)
     lines.append('  checkpoints      %s' % os.path.join(run.root, 'train'))
     lines.append('  val results      %s' % os.path.join(
-        run.root, 'val', eval_utils.VAL_RESULT_TXT))
+        run.root, 'val', result_files.VAL_RESULT_TXT))
     lines.append('  test results     %s' % os.path.join(
-        run.test_dir, eval_utils.TEST_RESULT_TXT))
+        run.test_dir, result_files.TEST_RESULT_TXT))
     lines.append('  boundary results %s' % os.path.join(
         run.test_dir, 'boundary_result.txt'))
     lines.append('  test plots       %s (%d images)' % (

@@ -5,7 +5,7 @@
   python tools/model_flops.py --shipped     # the six published configs
 
 The evaluation graph is the batch-1 ``predict_labels`` graph at the
-``[test]`` crop (see ``li_utils.model_stats``).  ``--shipped`` also prints
+``[test]`` crop (see ``li_models.model_stats``).  ``--shipped`` also prints
 the published figures and the relative FLOP difference.
 """
 import argparse
@@ -23,9 +23,9 @@ if __name__ == '__main__':  # quiet deprecation notices of the imports below
   tf.logging.set_verbosity(tf.logging.ERROR)
 
 from libs.datasets import data_generator  # noqa: E402
-from li_utils import config as config_lib  # noqa: E402
-from li_utils import model_config  # noqa: E402
-from li_utils import model_stats  # noqa: E402
+from li_programs import config as config_lib  # noqa: E402
+from li_models import model_config  # noqa: E402
+from li_models import model_stats  # noqa: E402
 from libs.core import tf_compat  # noqa: E402
 
 # config -> (eval crop, float operations, trainable parameters) published

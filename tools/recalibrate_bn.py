@@ -30,7 +30,10 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
 
 import numpy as np  # noqa: E402
 
-from li_utils import eval_utils  # noqa: E402
+from li_programs import checkpoint_check  # noqa: E402
+from li_programs import train_checkpoints  # noqa: E402
+from li_programs import cli  # noqa: E402
+from li_programs import run_folders  # noqa: E402
 from libs.core import tf_compat  # noqa: E402
 
 _FUSED_TYPES = ('FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3')
@@ -122,10 +125,10 @@ def build_statistics_graph(cfg):
   """Training input and the model in training mode; returns the moments."""
   import tensorflow.compat.v1 as tf
   from li_models import model
-  from li_utils import model_config
-  import train  # the same training input pipeline as train.py
+  from li_models import model_config
+  from li_programs import training_graph  # the input pipeline of train.py
 
-  samples, dataset = train.train_samples(cfg)
+  samples, dataset = training_graph.train_samples(cfg)
   options = model_config.model_options_from_config(
       cfg, dataset.num_of_classes, cfg.train_crop_size)
   model.multi_scale_logits(samples['image'], options,
@@ -141,9 +144,9 @@ def build_statistics_graph(cfg):
 
 def main(argv):
   import tensorflow.compat.v1 as tf
-  from li_utils import progress
-  from li_utils import random_seed
-  from li_utils import session_config
+  from libs.core import progress
+  from li_programs import random_seed
+  from li_programs import session_config
 
   parser = argparse.ArgumentParser(
       prog='recalibrate_bn.py', description=__doc__.split('\n')[0],
@@ -155,23 +158,23 @@ def main(argv):
                       help='default: every checkpoint of the train folder')
   args, rest = parser.parse_known_args(argv)
   if args.num_batches < 1:
-    raise eval_utils.UsageError('--num_batches must be >= 1, got %d'
-                                % args.num_batches)
-  cfg = eval_utils.load_program_config(
+    raise cli.UsageError('--num_batches must be >= 1, got %d'
+                         % args.num_batches)
+  cfg = cli.load_program_config(
       'train', ['--config_file', args.config_file] + rest)
   if args.checkpoint_path:
-    checkpoints = [args.checkpoint_path]
+    paths = [args.checkpoint_path]
   else:
-    train_dir = eval_utils.output_dirs(cfg.snapshot_root,
-                                       cfg.config_name).train
-    checkpoints = eval_utils.list_checkpoints(train_dir)
-    if not checkpoints:
-      raise eval_utils.CheckpointError(
+    train_dir = run_folders.output_dirs(cfg.snapshot_root,
+                                        cfg.config_name).train
+    paths = train_checkpoints.list_checkpoints(train_dir)
+    if not paths:
+      raise checkpoint_check.CheckpointError(
           'no checkpoint listed in %s: train first'
           % os.path.join(train_dir, 'checkpoint'))
-  for path in checkpoints:
-    if not eval_utils.checkpoint_exists(path):
-      raise eval_utils.CheckpointError('checkpoint %s not found (no %s.index)'
+  for path in paths:
+    if not train_checkpoints.checkpoint_exists(path):
+      raise checkpoint_check.CheckpointError('checkpoint %s not found (no %s.index)'
                                        % (path, path))
 
   with tf.Graph().as_default():
@@ -179,16 +182,16 @@ def main(argv):
     moments, saver = build_statistics_graph(cfg)
     with tf.Session(config=session_config.session_config_from(cfg)) as sess:
       all_statistics = []
-      bar = progress.ProgressBar(len(checkpoints) * args.num_batches,
+      bar = progress.ProgressBar(len(paths) * args.num_batches,
                                  prefix='batch-norm statistics')
-      for path in checkpoints:
-        eval_utils.restore_checkpoint(sess, saver, path,
+      for path in paths:
+        train_checkpoints.restore_checkpoint(sess, saver, path,
                                       tf.model_variables(), cfg.config_file)
         all_statistics.append(estimate_statistics(sess, moments,
                                                   args.num_batches))
         bar.update(args.num_batches)
       bar.close()
-  for path, statistics in zip(checkpoints, all_statistics):
+  for path, statistics in zip(paths, all_statistics):
     count = rewrite_checkpoint(path, statistics)
     print('%s: batch-norm statistics of %d layers re-estimated from %d '
           'batches of %s' % (path, count, args.num_batches, cfg.train_split))
@@ -197,4 +200,4 @@ def main(argv):
 
 if __name__ == '__main__':
   tf_compat.use_graph_mode()
-  sys.exit(eval_utils.run_program('recalibrate_bn.py', main, sys.argv[1:]))
+  sys.exit(cli.run_program('recalibrate_bn.py', main, sys.argv[1:]))

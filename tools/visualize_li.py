@@ -14,8 +14,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from li_utils import config as li_config  # noqa: E402
-from li_utils import li_visualization  # noqa: E402
+from li_programs import config as li_config  # noqa: E402
+from li_programs import li_visualization  # noqa: E402
 
 
 def main(argv=None):

@@ -75,3 +75,17 @@ def split_separable_conv2d(inputs, filters, kernel_size=3, rate=1,
         inputs, filters, kernel_size, rate, weight_decay,
         depthwise_weights_initializer_stddev,
         pointwise_weights_initializer_stddev)
+
+
+def round_depth(depth, divisible_by=8, min_depth=None):
+  """Rounds ``depth`` to a multiple of ``divisible_by``.
+
+  Rounds to the nearest multiple, never below ``min_depth`` (default
+  ``divisible_by``) and never more than 10% below ``depth``.
+  """
+  floor = min_depth or divisible_by
+  rounded = max(floor, int(depth + divisible_by / 2.0) // divisible_by *
+                divisible_by)
+  if rounded < 0.9 * depth:
+    rounded += divisible_by
+  return int(rounded)

@@ -192,7 +192,7 @@ class Dataset(object):
                min_scale_factor=1.,
                max_scale_factor=1.,
                scale_factor_step_size=0,
-               model_variant=None,
+               normalisation='unit_range',
                num_readers=1,
                is_training=False,
                should_shuffle=False,
@@ -238,7 +238,7 @@ class Dataset(object):
     self.min_scale_factor = min_scale_factor
     self.max_scale_factor = max_scale_factor
     self.scale_factor_step_size = scale_factor_step_size
-    self.model_variant = model_variant
+    self.normalisation = normalisation
     self.num_readers = int(num_readers)
     self.is_training = is_training
     self.should_shuffle = should_shuffle
@@ -277,7 +277,7 @@ class Dataset(object):
         sample[IMAGE], sample[LABEL], record_file, sample[IMAGE_NAME])]
     if self.is_training:
       # Evaluation rejects such labels when it counts them
-      # (li_utils.metrics); training would learn from them silently.
+      # (li_programs.metrics); training would learn from them silently.
       checks.append(record_checks.label_range_check(
           sample[LABEL], self.num_of_classes, self.ignore_label, record_file,
           sample[IMAGE_NAME]))
@@ -302,7 +302,7 @@ class Dataset(object):
             scale_factor_step_size=self.scale_factor_step_size,
             ignore_label=self.ignore_label,
             is_training=self.is_training,
-            model_variant=self.model_variant,
+            normalisation=self.normalisation,
             seed=self.seed))
     if not self.is_training and record_file is not None:
       # Evaluation pads to the crop and never crops: a larger image would

@@ -33,7 +33,7 @@ def preprocess_image_and_label(image,
                                scale_factor_step_size=0,
                                ignore_label=255,
                                is_training=True,
-                               model_variant=None,
+                               normalisation='unit_range',
                                seed=None):
   """Preprocesses one example.
 
@@ -47,7 +47,8 @@ def preprocess_image_and_label(image,
       augmentation (training only).
     ignore_label: value used for padded label pixels.
     is_training: training (random augmentation and crop) or evaluation.
-    model_variant: backbone name, selects the padding pixel value.
+    normalisation: the backbone's input normalisation ('unit_range' or
+      'mean_rgb'), selects the padding pixel value.
     seed: optional op seed of the random operations; the scale, the crop
       offsets and the flip draw with seed, seed + 1, seed + 2 and seed + 3,
       so that their draws are independent of each other.
@@ -66,7 +67,7 @@ def preprocess_image_and_label(image,
     raise ValueError('crop size must be positive, got %r x %r'
                      % (crop_height, crop_width))
   crop_height, crop_width = int(crop_height), int(crop_width)
-  pad_pixel = mean_pixel(model_variant)
+  pad_pixel = mean_pixel(normalisation)
 
   original_image = image
   processed_image = tf.cast(image, tf.float32)

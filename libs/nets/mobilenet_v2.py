@@ -13,8 +13,9 @@ Variable names match the ImageNet checkpoint ``mobilenet_v2_1.0_224.ckpt``:
 
 Any block can carry a lateral-inhibition layer: ``block_li_kwargs`` maps the
 block index (0 for ``expanded_conv``, k for ``expanded_conv_k``) to the
-keyword arguments of ``li_utils.conv_ops.expanded_conv_with_lateral_inhibition``
-(``li_location``, ``li_zone``, ...).
+keyword arguments of the inverted-residual ``block_fn`` the caller passes
+(``li_models`` passes the LI block of ``li_utils.conv_ops``, so this module
+imports only TensorFlow, tf-slim and ``libs.core``).
 """
 import collections
 
@@ -22,7 +23,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from libs.core.batch_norm import batch_norm
-from li_utils import conv_ops
+from libs.core.utils import round_depth
 
 CONV = 'conv'
 INVERTED_RESIDUAL = 'inverted_residual'
@@ -50,18 +51,9 @@ V2_CONV_DEFS = (
 )
 
 
-def round_depth(depth, divisible_by=8, min_depth=None):
-  """Rounds ``depth`` to a multiple of ``divisible_by``.
-
-  Rounds to the nearest multiple, never below ``min_depth`` (default
-  ``divisible_by``) and never more than 10% below ``depth``.
-  """
-  floor = min_depth or divisible_by
-  rounded = max(floor, int(depth + divisible_by / 2.0) // divisible_by *
-                divisible_by)
-  if rounded < 0.9 * depth:
-    rounded += divisible_by
-  return int(rounded)
+def _expand_input_by_factor(factor, divisible_by):
+  """Inner depth of an inverted residual as a function of its input depth."""
+  return lambda num_inputs: round_depth(num_inputs * factor, divisible_by)
 
 
 def training_scope(is_training=True, weight_decay=0.00004, stddev=0.09,
@@ -99,7 +91,7 @@ def _layer_scopes(conv_defs):
 
 def mobilenet_base(inputs, conv_defs=V2_CONV_DEFS, depth_multiplier=1.0,
                    min_depth=8, divisible_by=8, final_endpoint=None,
-                   output_stride=None, block_li_kwargs=None,
+                   output_stride=None, block_fn=None, block_li_kwargs=None,
                    scope='MobilenetV2', reuse=None):
   """Builds MobileNetV2 up to ``final_endpoint``.
 
@@ -116,6 +108,9 @@ def mobilenet_base(inputs, conv_defs=V2_CONV_DEFS, depth_multiplier=1.0,
     output_stride: if set, stride at which the features stop shrinking;
       later strides become atrous rates.  Must be a product of the layer
       strides.
+    block_fn: the inverted-residual block, called as ``block_fn(net,
+      num_outputs, expansion_size=..., stride=..., rate=..., kernel_size=...,
+      normalizer_fn=..., endpoints=..., scope=..., **li_kwargs)``.
     block_li_kwargs: {block index: kwargs} of blocks carrying LI.
     scope: outer variable scope.
     reuse: variable reuse of the outer scope.
@@ -126,6 +121,10 @@ def mobilenet_base(inputs, conv_defs=V2_CONV_DEFS, depth_multiplier=1.0,
   Raises:
     ValueError: bad depth_multiplier, output_stride or final_endpoint.
   """
+  if block_fn is None:
+    raise ValueError('mobilenet_base needs block_fn (the inverted-residual '
+                     'block, e.g. li_utils.conv_ops.'
+                     'expanded_conv_with_lateral_inhibition)')
   if depth_multiplier <= 0:
     raise ValueError('depth_multiplier must be > 0, got %r' % depth_multiplier)
   if output_stride is not None and output_stride < 1:
@@ -172,9 +171,9 @@ def mobilenet_base(inputs, conv_defs=V2_CONV_DEFS, depth_multiplier=1.0,
         block_end_points = {}
         li_kwargs = dict(block_li_kwargs.pop(block_index, {}))
         li_kwargs.setdefault('li_location', None)
-        net = conv_ops.expanded_conv_with_lateral_inhibition(
+        net = block_fn(
             net, num_outputs,
-            expansion_size=conv_ops.expand_input_by_factor(
+            expansion_size=_expand_input_by_factor(
                 spec.expansion, expansion_divisor),
             stride=layer_stride, rate=layer_rate,
             kernel_size=(spec.kernel_size, spec.kernel_size),

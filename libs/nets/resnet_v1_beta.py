@@ -13,8 +13,9 @@ Differences from the classic ResNet-v1:
 Variable names match DeepLab's ImageNet checkpoints
 (``resnet_v1_{50,101}/block<b>/unit_<u>/bottleneck_v1/conv<k>``).
 
-Units built with ``li_utils.conv_ops.li_resnet_bottleneck``; ``li_units``
-maps ``'block<b>'`` to ``{unit index (1-based): LI kwargs}`` for the units
+Units are built with the ``unit_fn`` the caller passes (``li_models`` passes
+the LI bottleneck of ``li_utils.conv_ops``, so this module imports only
+TensorFlow, tf-slim and ``libs.core``); ``li_units`` maps ``'block<b>'`` to ``{unit index (1-based): LI kwargs}`` for the units
 that carry a lateral-inhibition layer.
 """
 import tensorflow.compat.v1 as tf
@@ -22,7 +23,6 @@ import tf_slim as slim
 from tf_slim.nets import resnet_utils
 
 from libs.core.batch_norm import batch_norm
-from li_utils import conv_ops
 
 # block4's unit rates when multi_grid is not given, as DeepLab's
 # resnet_v1_beta (the published LI-Convs configs all set 1,2,4).
@@ -72,13 +72,17 @@ def _unit_args(depth, depth_bottleneck, stride, unit_rate, li_kwargs):
   return args
 
 
-def make_blocks(num_layers, multi_grid=DEFAULT_MULTI_GRID, li_units=None):
+def make_blocks(num_layers, multi_grid=DEFAULT_MULTI_GRID, li_units=None,
+                unit_fn=None):
   """The four ``resnet_utils.Block`` of a ResNet-``num_layers``.
 
   Args:
     num_layers: 50 or 101.
     multi_grid: unit rates of block4 (one unit each).
     li_units: optional {'block<b>': {unit (1-based): LI kwargs}}.
+    unit_fn: the bottleneck unit, called with ``depth``, ``depth_bottleneck``,
+      ``stride``, ``unit_rate`` and the LI kwargs (None: blocks only for
+      counting units; ``resnet_v1_beta`` refuses them).
 
   Raises:
     ValueError: unsupported depth, bad multi_grid or LI unit out of range.
@@ -111,8 +115,7 @@ def make_blocks(num_layers, multi_grid=DEFAULT_MULTI_GRID, li_units=None):
         stride, unit_rate = 1, int(multi_grid[u - 1])
       args.append(_unit_args(base_depth * 4, base_depth, stride, unit_rate,
                              unit_li.get(u)))
-    blocks.append(resnet_utils.Block(name, conv_ops.li_resnet_bottleneck,
-                                     args))
+    blocks.append(resnet_utils.Block(name, unit_fn, args))
   if li_units:
     raise ValueError('unknown ResNet blocks for LI: %s (allowed: block1..'
                      'block4)' % sorted(li_units))
@@ -134,8 +137,14 @@ def resnet_v1_beta(inputs, blocks, root_block_fn=plain_root_block,
   """
   with tf.variable_scope(scope, 'resnet_v1', [inputs], reuse=reuse) as sc:
     collection = sc.original_name_scope + '_end_points'
-    with slim.arg_scope([slim.conv2d, conv_ops.li_resnet_bottleneck,
-                         resnet_utils.stack_blocks_dense],
+    unit_fns = []
+    for block in blocks:
+      if block.unit_fn not in unit_fns:
+        unit_fns.append(block.unit_fn)
+    if None in unit_fns:
+      raise ValueError('resnet_v1_beta needs blocks built with a unit_fn')
+    with slim.arg_scope([slim.conv2d, resnet_utils.stack_blocks_dense] +
+                        unit_fns,
                         outputs_collections=collection):
       block_stride = None
       if output_stride is not None:
@@ -155,13 +164,15 @@ def resnet_v1_beta(inputs, blocks, root_block_fn=plain_root_block,
   return net, end_points
 
 
-def resnet_v1(inputs, num_layers, beta=False, multi_grid=DEFAULT_MULTI_GRID,
-              output_stride=None, li_units=None, scope=None, reuse=None):
+def resnet_v1(inputs, num_layers, unit_fn, beta=False,
+              multi_grid=DEFAULT_MULTI_GRID, output_stride=None, li_units=None,
+              scope=None, reuse=None):
   """ResNet-v1-``num_layers`` (plain or beta root) without the classifier.
 
-  The default scope is ``resnet_v1_<num_layers>`` for both root variants.
+  The default scope is ``resnet_v1_<num_layers>`` for both root variants;
+  ``unit_fn`` builds each bottleneck unit (see ``make_blocks``).
   """
-  blocks = make_blocks(num_layers, multi_grid, li_units)
+  blocks = make_blocks(num_layers, multi_grid, li_units, unit_fn)
   return resnet_v1_beta(
       inputs, blocks,
       root_block_fn=beta_root_block if beta else plain_root_block,

@@ -8,8 +8,8 @@ a config fits when every variable it needs is stored with its shape.
 import glob
 import os
 
-from li_utils import checkpoint_check
-from li_utils import config as config_lib
+from li_programs import checkpoint_check
+from li_programs import config as config_lib
 
 CONFIG_DIR = os.path.join(config_lib.REPO_ROOT, 'config')
 # A small input: variable shapes do not depend on the crop.
@@ -28,7 +28,7 @@ def model_variable_shapes(config_file):
   import tensorflow.compat.v1 as tf
   from libs.datasets import data_generator
   from li_models import model
-  from li_utils import model_config
+  from li_models import model_config
 
   cfg = config_lib.load_config(config_file, 'test', notify=None)
   num_classes = data_generator.get_descriptor(cfg.dataset).num_classes

@@ -3,7 +3,7 @@ table (``config_schema.OPTIONS``) so it can never drift from what the
 programs accept."""
 import textwrap
 
-from li_utils import config_schema as schema
+from li_programs import config_schema as schema
 
 _SUMMARY = {
     'train': 'Trains a model; checkpoints and events go to '

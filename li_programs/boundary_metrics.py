@@ -4,7 +4,7 @@ Lateral inhibition sharpens responses where a feature changes, so its gain
 should show most near object boundaries. This module scores only the pixels
 lying within ``width`` pixels (Euclidean distance) of a boundary of the
 *ground-truth* label map, then reads the usual metrics off that confusion
-matrix with ``li_utils.metrics``.
+matrix with ``li_programs.metrics``.
 
 A boundary pixel is a pixel whose 4-neighbourhood holds a different label
 value. Ignore-label pixels take part in this test (datasets such as PASCAL
@@ -16,7 +16,7 @@ themselves. The image border is not a boundary.
 import numpy as np
 from scipy import ndimage
 
-from li_utils import metrics
+from li_programs import metrics
 
 DEFAULT_BOUNDARY_WIDTH = 5
 

@@ -1,6 +1,6 @@
 """TensorFlow 1.15's distributed runtime, as train.py uses it.
 
-The plan (``li_utils.cluster.TrainingPlan``) says who this process is; the
+The plan (``li_programs.cluster.TrainingPlan``) says who this process is; the
 functions here start its ``tf.train.Server``, place the graph (variables on
 the parameter servers, everything else on this worker), wait for the chief
 to initialise the variables, and provide the session-run hooks of the
@@ -15,8 +15,8 @@ import time
 
 import tensorflow.compat.v1 as tf
 
-from li_utils import cluster as cluster_lib
-from li_utils.cluster import ClusterError
+from li_programs import cluster as cluster_lib
+from li_programs.cluster import ClusterError
 
 # Interval of the readiness / startup-delay polls.  TensorFlow's own
 # session manager re-checks every 30 s, which makes small runs crawl.

@@ -17,7 +17,8 @@ import difflib
 import os
 import sys
 
-from li_utils import config_schema as schema
+from li_models import registry
+from li_programs import config_schema as schema
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _TRUE = ('true', 'yes', '1', 'on')
@@ -329,8 +330,8 @@ def load_config(config_file, mode, argv=None, notify=_print_notice):
 
 
 def _uses_lateral_inhibition(values):
-  return any(str(values.get(key) or '').startswith('li_')
-             for key in ('model_variant', 'dpn_variant'))
+  return registry.uses_li(values.get('model_variant'),
+                         values.get('dpn_variant'))
 
 
 def _format_default(option):

@@ -7,7 +7,7 @@ comparing with the original knows (the README lists the differences).
 """
 import sys
 
-_LI_PREFIX = 'li_'
+from li_models import registry
 
 
 def _get(cfg, name, default=None):
@@ -18,8 +18,8 @@ def _get(cfg, name, default=None):
 
 
 def _uses_li(cfg):
-  return any(str(_get(cfg, name) or '').startswith(_LI_PREFIX)
-             for name in ('model_variant', 'dpn_variant'))
+  return registry.uses_li(_get(cfg, 'model_variant'),
+                         _get(cfg, 'dpn_variant'))
 
 
 def _model_notes(cfg):

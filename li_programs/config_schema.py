@@ -8,6 +8,8 @@ their group; keep one line per option.
 """
 import collections
 
+from li_models import registry
+
 Option = collections.namedtuple(
     'Option', ['name', 'type', 'default', 'sections', 'help', 'choices'])
 
@@ -22,13 +24,9 @@ PROGRAMS = {'train': 'train.py', 'val': 'validate.py', 'test': 'test.py'}
 
 _EVAL = ('val', 'test')
 _ALL_MODES = ('train', 'val', 'test')
-# The program of each mode (for messages and --help).
-PROGRAMS = {'train': 'train.py', 'val': 'validate.py', 'test': 'test.py'}
 
-MODEL_VARIANTS = ('mobilenet_v2', 'li_mobilenet_v2', 'resnet_v1_50',
-                  'resnet_v1_50_beta', 'li_resnet_v1_50_beta', 'resnet_v1_101',
-                  'resnet_v1_101_beta', 'li_resnet_v1_101_beta')
-DPN_VARIANTS = ('aspp', 'li_aspp', 'dense_aspp', 'li_dense_aspp', 'ignore')
+MODEL_VARIANTS = registry.MODEL_VARIANTS
+DPN_VARIANTS = registry.DPN_VARIANTS
 
 
 def _opt(name, type_, default, sections, help_, choices=None):
@@ -74,7 +72,7 @@ OPTIONS = [
     _opt('image_pyramid', 'float_list', None, 'model',
          'Input scales for training (None: the input scale only).'),
     _opt('merge_method', 'str', 'max', 'model',
-         'How multi-scale logits are merged.', ('max', 'avg')),
+         'How multi-scale logits are merged.', registry.MERGE_METHODS),
     # [lateral_inhibition]
     _opt('li_zones_dpn', 'int_list', [3, 3, 3], 'lateral_inhibition',
          'LI zone per atrous branch of the DPN.'),
@@ -89,9 +87,9 @@ OPTIONS = [
     _opt('li_rates_backbone', 'int', 1, 'lateral_inhibition',
          'LI dilation in the backbone.'),
     _opt('li_activation', 'str', 'relu', 'lateral_inhibition',
-         'Activation after each LI layer.', ('relu', 'relu6', 'none')),
+         'Activation after each LI layer.', registry.LI_ACTIVATIONS),
     _opt('li_weight_initilizer', 'str', 'random_uniform', 'lateral_inhibition',
-         'Initializer of the LI weights.', ('random_uniform',)),
+         'Initializer of the LI weights.', registry.LI_WEIGHT_INITIALIZERS),
     _opt('li_weight_initilizer_min_max_dpn', 'float_list', None,
          'lateral_inhibition',
          'Init range of DPN LI weights (default: li_weight_initilizer_min_max).'),
@@ -102,17 +100,17 @@ OPTIONS = [
          'lateral_inhibition', 'LI weights are clipped to this range.'),
     _opt('li_location_for_expanded_conv', 'str', 'after_expansion',
          'lateral_inhibition', 'Where LI sits in a MobileNetV2 block.',
-         ('after_expansion', 'after_input')),
+         registry.EXPANDED_CONV_LI_LOCATIONS),
     _opt('li_backbone_option_mnv2', 'str', 'e', 'lateral_inhibition',
-         'Which MobileNetV2 blocks carry LI.', tuple('abcdefghijklm')),
+         'Which MobileNetV2 blocks carry LI.', registry.MNV2_LI_OPTIONS),
     _opt('li_resnet_option', 'str', 'd', 'lateral_inhibition',
-         'Which ResNet units carry LI.', tuple('abcdef')),
+         'Which ResNet units carry LI.', registry.RESNET_LI_OPTIONS),
     _opt('li_resnet_bottleneck_pos', 'str', 'after_conv1',
          'lateral_inhibition', 'Where LI sits in a bottleneck.',
-         ('after_conv1', 'before_conv1')),
+         registry.RESNET_LI_BOTTLENECK_POSITIONS),
     _opt('li_resnet_block_pos', 'str', 'last', 'lateral_inhibition',
          'LI in the last block or the last two blocks.',
-         ('last', 'last_two')),
+         registry.RESNET_LI_BLOCK_POSITIONS),
     _opt('li_with_batch_norm', 'bool', False, 'lateral_inhibition',
          'BatchNorm after each LI layer.'),
     _opt('li_with_weight_regularizer', 'bool', False, 'lateral_inhibition',

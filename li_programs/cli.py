@@ -1,0 +1,114 @@
+"""The command line shared by train.py, validate.py and test.py.
+
+``load_program_config`` reads ``--config_file`` plus ``--key value``
+overrides (``-h`` prints every option); ``run_program`` turns user errors
+into one-line messages and exit status 2.
+"""
+import os
+import sys
+
+from li_programs import config as config_lib
+from li_programs import config_help
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class UsageError(ValueError):
+  """Bad command line outside the config options (e.g. no --config_file)."""
+
+
+class HelpRequested(Exception):
+  """``-h`` / ``--help`` was given; carries the text to print."""
+
+  def __init__(self, text):
+    super(HelpRequested, self).__init__(text)
+    self.text = text
+
+
+def _misspelt_config_file_flag(argv):
+  """A one-line hint when ``--config_file`` is missing but a look-alike
+  (``--config-file``, ``--configfile``, ``--config``) was given."""
+  for arg in argv:
+    if not arg.startswith('--'):
+      continue
+    name = arg[2:].split('=', 1)[0]
+    suggestion = config_lib.flag_suggestion(name)
+    if '--config_file' in suggestion or name in ('config', 'cfg', 'c'):
+      return 'unknown flag --%s (did you mean --config_file?)' % name
+  return None
+
+
+def split_config_file(argv):
+  """Takes ``--config_file X`` / ``--config_file=X`` out of ``argv``.
+
+  Returns:
+    ``(config_file or None, remaining_argv)``.
+  """
+  config_file, rest = None, []
+  i = 0
+  argv = list(argv)
+  while i < len(argv):
+    arg = argv[i]
+    if arg == '--config_file':
+      if i + 1 >= len(argv):
+        raise UsageError('--config_file needs a value (an .ini file)')
+      config_file = argv[i + 1]
+      i += 2
+      continue
+    if arg.startswith('--config_file='):
+      config_file = arg.split('=', 1)[1]
+    else:
+      rest.append(arg)
+    i += 1
+  return config_file, rest
+
+
+def resolve_config_file(config_file):
+  """A relative config path is looked up from the working directory, then
+  from the repository root, so ``config/...`` works from anywhere."""
+  if os.path.isabs(config_file) or os.path.exists(config_file):
+    return os.path.abspath(config_file)
+  candidate = os.path.join(REPO_ROOT, config_file)
+  if os.path.exists(candidate):
+    return candidate
+  raise UsageError('config file %s not found (looked in %s and %s)'
+                   % (config_file, os.getcwd(), REPO_ROOT))
+
+
+def load_program_config(mode, argv):
+  """Loads the config of a program run: config file plus flag overrides."""
+  if any(arg in ('-h', '--help') for arg in argv):
+    raise HelpRequested(config_help.format_help(mode))
+  config_file, rest = split_config_file(argv)
+  if not config_file:
+    raise UsageError(_misspelt_config_file_flag(rest) or
+                     '--config_file is required, e.g. --config_file '
+                     'config/ADE20K/liMnv2_liAspp.ini (--help lists every '
+                     'option)')
+  return config_lib.load_config(resolve_config_file(config_file), mode, rest)
+
+
+def _user_error_types():
+  return (ValueError, IOError, config_lib.ConfigError)
+
+
+def run_program(prog, main, argv):
+  """Runs ``main(argv)`` and turns user errors into one-line messages.
+
+  Returns the process exit status: ``main``'s return value (default 0), or
+  2 after a configuration/input error. Set ``LI_CONVS_DEBUG=1`` to get the
+  full traceback instead.
+  """
+  try:
+    status = main(argv)
+  except HelpRequested as request:
+    sys.stdout.write(request.text)
+    return 0
+  except _user_error_types() as err:
+    if os.environ.get('LI_CONVS_DEBUG'):
+      raise
+    message = str(err).strip().splitlines()
+    message = message[0] if message else type(err).__name__
+    sys.stderr.write('%s: error: %s\n' % (prog, message))
+    return 2
+  return 0 if status is None else int(status)

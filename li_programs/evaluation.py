@@ -1,0 +1,154 @@
+"""The evaluation graph and loop shared by validate.py and test.py.
+
+``build_eval_graph`` builds the input pipeline (batch 1), the predictions at
+the evaluation scales and a Saver; ``run_evaluation`` makes one pass over
+the split and accumulates the confusion matrix.
+"""
+import collections
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from libs.core import progress
+from libs.datasets import data_generator
+from li_models import model
+from li_models import model_config
+from li_models import registry
+from li_programs import input_errors
+from li_programs import metrics
+
+
+# files: the TFRecords read; output_stride: of the model (both for error
+# messages).
+EvalGraph = collections.namedtuple(
+    'EvalGraph', ['iterator', 'fetches', 'saver', 'num_samples',
+                  'num_classes', 'ignore_label', 'files', 'output_stride'],
+    defaults=((), None))
+
+
+def eval_scales_of(cfg):
+  """``eval_scales_replace`` (when given) replaces ``eval_scales``."""
+  scales = getattr(cfg, 'eval_scales_replace', None) or cfg.eval_scales
+  scales = [float(s) for s in (scales or [1.0])]
+  if any(s <= 0 for s in scales):
+    raise ValueError('eval_scales must be positive, got %s' % scales)
+  return scales
+
+
+def build_predictions(images, model_options, eval_scales=(1.0,),
+                      add_flipped_images=False, image_pyramid=None):
+  """Int32 labels ``[B, H, W]`` of the eval graph: single scale through
+  ``predict_labels`` (with the model's ``image_pyramid``, as the original),
+  otherwise ``predict_labels_multi_scale``."""
+  if list(eval_scales) == [1.0] and not add_flipped_images:
+    predictions = model.predict_labels(images, model_options,
+                                       image_pyramid=image_pyramid)
+  else:
+    predictions = model.predict_labels_multi_scale(
+        images, model_options, eval_scales=tuple(eval_scales),
+        add_flipped_images=add_flipped_images)
+  return predictions['semantic']
+
+
+def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images):
+  """Input pipeline (batch 1, no crop loss) + predictions + a Saver.
+
+  Must be called inside the graph to fill. The fetches dict holds
+  'prediction' [1, H, W], 'label' [1, H, W, 1], 'image', 'original_image',
+  'image_name'.
+  """
+  crop = list(cfg.eval_crop_size)
+  dataset = data_generator.Dataset(
+      dataset_name=cfg.dataset, split_name=split_name,
+      dataset_dir=cfg.dataset_dir, batch_size=1, crop_size=crop,
+      min_resize_value=cfg.min_resize_value,
+      max_resize_value=cfg.max_resize_value, resize_factor=cfg.resize_factor,
+      normalisation=registry.backbone(cfg.model_variant).normalisation,
+      is_training=False,
+      should_shuffle=False, should_repeat=False)
+  iterator = dataset.get_initializable_iterator()
+  samples = iterator.get_next()
+  images = samples['image']
+  images.set_shape([1, crop[0], crop[1], 3])
+  model_options = model_config.model_options_from_config(
+      cfg, dataset.num_of_classes, crop)
+  predictions = build_predictions(images, model_options, eval_scales,
+                                  add_flipped_images,
+                                  getattr(cfg, 'image_pyramid', None))
+  fetches = {'prediction': predictions,
+             'label': samples['label'], 'image': images,
+             'image_name': samples['image_name']}
+  if 'original_image' in samples:
+    fetches['original_image'] = samples['original_image']
+  saver = tf.train.Saver(tf.global_variables())
+  return EvalGraph(iterator, fetches, saver, dataset.num_samples,
+                   dataset.num_of_classes, dataset.ignore_label,
+                   tuple(dataset.files), cfg.output_stride)
+
+
+def progress_bar(total, desc=''):
+  """A progress bar counting images, with the rate in images/s."""
+  class _ImagesBar(progress.ProgressBar):
+
+    def format(self):
+      return super(_ImagesBar, self).format().replace(' it/s', ' images/s')
+
+  return _ImagesBar(total, prefix=desc)
+
+
+def _image_name(out):
+  name = out['image_name'][0]
+  return name.decode('utf-8', 'replace') if isinstance(name, bytes) else name
+
+
+def run_evaluation(sess, graph, desc='eval', per_image=False,
+                   on_sample=None):
+  """Runs one pass over the split and accumulates the confusion matrix.
+
+  Args:
+    sess: session holding the restored variables.
+    graph: EvalGraph.
+    per_image: also return each image's mIoU and name.
+    on_sample: optional ``fn(index, fetched_numpy_dict)`` (plots).
+
+  Returns:
+    ``(hist, image_mious, image_names)`` (the last two empty unless
+    per_image).
+  """
+  sess.run(graph.iterator.initializer)
+  n = graph.num_classes
+  hist = np.zeros((n, n), dtype=np.int64)
+  scored = metrics.num_scored_classes(n, graph.ignore_label)
+  mious, names = [], []
+  bar = progress_bar(graph.num_samples, desc)
+  index = 0
+  try:
+    while True:
+      try:
+        out = sess.run(graph.fetches)
+      except tf.errors.OutOfRangeError:
+        break
+      except tf.errors.OpError as err:
+        explained = input_errors.from_pipeline_error(err, graph.files,
+                                                     graph.output_stride)
+        if explained is None:
+          raise
+        raise explained from err
+      try:
+        image_hist = metrics.confusion_matrix(
+            out['label'], out['prediction'], n, graph.ignore_label)
+      except ValueError as err:
+        raise ValueError('image %r: %s' % (_image_name(out), err)) from err
+      hist += image_hist
+      if per_image:
+        mious.append(metrics.metrics_from_hist(image_hist, scored).miou)
+        name = out['image_name'][0]
+        names.append(name.decode('utf-8', 'replace')
+                     if isinstance(name, bytes) else str(name))
+      if on_sample is not None:
+        on_sample(index, out)
+      index += 1
+      bar.update(1)
+  finally:
+    bar.close()
+  return hist, mious, names

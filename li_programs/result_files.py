@@ -1,0 +1,147 @@
+"""Result files of validate.py and test.py (``val_result.*``, ``test_result.*``)
+and the best validated checkpoint read back from them.
+"""
+import os
+import re
+
+import numpy as np
+import scipy.io
+
+from li_programs.checkpoint_check import CheckpointError
+from li_programs.train_checkpoints import checkpoint_exists
+
+VAL_RESULT_MAT = 'val_result.mat'
+VAL_RESULT_TXT = 'val_result.txt'
+TEST_RESULT_MAT = 'test_result.mat'
+TEST_RESULT_TXT = 'test_result.txt'
+FLOPS_PARAMS_TXT = 'model_flops_params.txt'
+
+
+def _as_str_list(value):
+  """Reads a list of strings back from what scipy.io.loadmat returns."""
+  array = np.asarray(value)
+  if array.dtype.kind in ('U', 'S'):
+    return [str(s).strip() for s in array.ravel()]
+  out = []
+  for item in array.ravel():
+    item = np.asarray(item)
+    out.append(''.join(str(s) for s in item.ravel()).strip())
+  return out
+
+
+def best_index(mious):
+  """Index of the highest mIoU (the latest one on ties); None if all NaN."""
+  mious = np.asarray(mious, dtype=np.float64).reshape(-1)
+  if not mious.size or np.all(np.isnan(mious)):
+    return None
+  top = np.nanmax(mious)
+  return int(np.flatnonzero(mious == top)[-1])
+
+
+def write_val_results(val_dir, checkpoint_paths, mious):
+  """Writes ``val_result.mat`` (miou, ck_path) and ``val_result.txt``."""
+  os.makedirs(val_dir, exist_ok=True)
+  mious = np.asarray(mious, dtype=np.float64).reshape(-1)
+  paths = np.array([str(p) for p in checkpoint_paths], dtype=object)
+  scipy.io.savemat(os.path.join(val_dir, VAL_RESULT_MAT),
+                   {'miou': mious, 'ck_path': paths})
+  best = best_index(mious)
+  with open(os.path.join(val_dir, VAL_RESULT_TXT), 'w') as f:
+    for path, miou in zip(checkpoint_paths, mious):
+      f.write('%s mIoU: %.2f%%\n' % (path, 100.0 * miou))
+    if best is not None:
+      f.write('best: %s mIoU: %.2f%%\n' % (checkpoint_paths[best],
+                                           100.0 * mious[best]))
+
+
+def read_val_results(val_dir):
+  """Returns ``(checkpoint_paths, mious)`` from ``val_result.mat``."""
+  path = os.path.join(val_dir, VAL_RESULT_MAT)
+  if not os.path.isfile(path):
+    raise CheckpointError('no validation results at %s: run validate.py '
+                          'first or pass --checkpoint_path / '
+                          '--checkpoint_name' % path)
+  data = scipy.io.loadmat(path)
+  mious = np.asarray(data['miou'], dtype=np.float64).reshape(-1)
+  paths = _as_str_list(data['ck_path'])
+  return paths, mious
+
+
+def best_val_checkpoint(val_dir):
+  """The checkpoint with the highest validation mIoU."""
+  paths, mious = read_val_results(val_dir)
+  if not paths or np.all(np.isnan(mious)):
+    raise CheckpointError('%s lists no scored checkpoint'
+                          % os.path.join(val_dir, VAL_RESULT_MAT))
+  return paths[best_index(mious)]
+
+
+def best_existing_val_checkpoint(val_dir):
+  """The best checkpoint recorded in ``val_result.mat`` whose files still
+  exist (the trainer's ``max_to_keep`` may have deleted better ones).
+
+  Returns:
+    ``(path, miou, gone)``; ``gone`` lists ``(path, miou)`` of the recorded
+    checkpoints that scored higher but no longer exist.
+
+  Raises:
+    CheckpointError: no results, or none of the scored checkpoints exists.
+  """
+  paths, mious = read_val_results(val_dir)
+  order = sorted((i for i in range(len(paths)) if not np.isnan(mious[i])),
+                 key=lambda i: (mious[i], i), reverse=True)
+  gone = []
+  for i in order:
+    if checkpoint_exists(paths[i]):
+      return paths[i], float(mious[i]), gone
+    gone.append((paths[i], float(mious[i])))
+  raise CheckpointError(
+      'none of the %d checkpoints scored in %s exists any more; validate '
+      'the remaining ones or pass --checkpoint_path'
+      % (len(order), os.path.join(val_dir, VAL_RESULT_MAT)))
+
+
+def write_test_results(out_dir, hist, seg_metrics, image_mious=None,
+                       image_names=None):
+  """Writes ``test_result.mat`` and ``test_result.txt``.
+
+  Args:
+    out_dir: the eval_scale_... folder (created).
+    hist: total confusion matrix.
+    seg_metrics: ``li_programs.metrics.SegMetrics`` of ``hist``.
+    image_mious, image_names: optional per-image mIoU and image names
+      (``save_every_frame_miou``).
+  """
+  os.makedirs(out_dir, exist_ok=True)
+  record = {'hist_total': np.asarray(hist, dtype=np.float64),
+            'miou': seg_metrics.miou, 'acc': seg_metrics.acc,
+            'acc_cls': seg_metrics.acc_cls, 'fwavacc': seg_metrics.fwavacc}
+  if image_mious is not None:
+    record['test_mious'] = np.asarray(image_mious, dtype=np.float64)
+    record['test_image_names'] = np.array([str(n) for n in image_names],
+                                          dtype=object)
+  scipy.io.savemat(os.path.join(out_dir, TEST_RESULT_MAT), record)
+  with open(os.path.join(out_dir, TEST_RESULT_TXT), 'w') as f:
+    f.write(format_test_line(seg_metrics) + '\n')
+
+
+def format_test_line(seg_metrics):
+  return 'mIoU: %.2f%%, acc: %.2f%%' % (100.0 * seg_metrics.miou,
+                                        100.0 * seg_metrics.acc)
+
+
+def write_flops_params(out_dir, float_ops, params):
+  os.makedirs(out_dir, exist_ok=True)
+  path = os.path.join(out_dir, FLOPS_PARAMS_TXT)
+  with open(path, 'w') as f:
+    f.write('FLOPs: %d\nparams: %d\n' % (float_ops, params))
+  return path
+
+
+def safe_image_name(name):
+  """A file-system safe stem for plot names (no folders, no odd chars)."""
+  if isinstance(name, bytes):
+    name = name.decode('utf-8', 'replace')
+  name = os.path.splitext(os.path.basename(str(name)))[0]
+  name = re.sub(r'[^A-Za-z0-9._-]+', '_', name)
+  return name or 'image'

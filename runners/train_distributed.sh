@@ -127,12 +127,15 @@ trap cleanup EXIT
 
 task() {  # task JOB INDEX GPUS [ARGS...]: one train.py task, in the background
   local job="$1" index="$2" gpus="$3"
+  local log="$LOG_DIR/${job}_${index}.log"
   shift 3
+  # Create the log now, not in the background subshell: `tail -f` below
+  # must find the chief's log even before its process has started.
+  : > "$log"
   (
     if [ -n "$gpus" ]; then export CUDA_VISIBLE_DEVICES="$gpus"; fi
     exec "$PYTHON" -u "$REPO_ROOT/train.py" --config_file "$CFG" "$@" \
-      "${CLUSTER[@]}" --job_name="$job" --task="$index" \
-      > "$LOG_DIR/${job}_${index}.log" 2>&1
+      "${CLUSTER[@]}" --job_name="$job" --task="$index" >> "$log" 2>&1
   ) &
 }
 for ((i = 0; i < NUM_PS; i++)); do

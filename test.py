@@ -1,4 +1,4 @@
-"""Tests one checkpoint on ``test_split`` (SPEC sections 4 and 5).
+"""Tests one checkpoint on ``test_split``.
 
     python test.py --config_file config/ADE20K/liMnv2_liAspp.ini
 

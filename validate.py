@@ -1,4 +1,4 @@
-"""Validates every checkpoint of a training run (SPEC section 5).
+"""Validates every checkpoint of a training run.
 
     python validate.py --config_file config/ADE20K/liMnv2_liAspp.ini
 

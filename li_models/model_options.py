@@ -12,6 +12,7 @@ import collections
 import tensorflow.compat.v1 as tf
 
 from li_models import registry
+from li_utils import conv_ops
 
 # The choices, re-exported from the registry (their one source).
 MOBILENET_VARIANTS = registry.MOBILENET_VARIANTS
@@ -126,12 +127,6 @@ def _pair(name, values):
     raise ValueError('%s must satisfy min <= max, got %r' % (name, values))
 
 
-def _check_zone(name, zone):
-  if isinstance(zone, bool) or int(zone) != zone or zone < 1 or zone % 2 == 0:
-    raise ValueError('%s must be an odd positive integer (1, 3, 5, ...), got '
-                     '%r' % (name, zone))
-
-
 def uses_li_dpn(options):
   return registry.dpn(options.dpn_variant).li
 
@@ -154,7 +149,7 @@ def _validate_li_dpn(options):
                        'atrous_rates=%s), got %r'
                        % (name, len(rates), ','.join(map(str, rates)), values))
   for zone in options.li_zones_dpn or []:
-    _check_zone('li_zones_dpn entries', zone)
+    conv_ops.check_zone(zone, 'li_zones_dpn entries')
   for std in options.li_decay_stds_dpn or []:
     if not float(std) > 0:
       raise ValueError('li_decay_stds_dpn entries must be > 0, got %r' % std)
@@ -164,7 +159,7 @@ def _validate_li_dpn(options):
 
 
 def _validate_li_backbone(options):
-  _check_zone('li_zones_backbone', options.li_zones_backbone)
+  conv_ops.check_zone(options.li_zones_backbone, 'li_zones_backbone')
   if not float(options.li_decay_stds_backbone) > 0:
     raise ValueError('li_decay_stds_backbone must be > 0, got %r'
                      % options.li_decay_stds_backbone)

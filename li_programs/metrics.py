@@ -1,4 +1,4 @@
-"""Segmentation metrics computed from a confusion matrix (SPEC section 4).
+"""Segmentation metrics computed from a confusion matrix.
 
 The confusion matrix ``hist`` is ``num_classes x num_classes`` with rows
 indexing the true class and columns the predicted class. Pixels whose label

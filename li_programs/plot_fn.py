@@ -1,4 +1,4 @@
-"""Side-by-side plots of image | prediction | label (SPEC section 4).
+"""Side-by-side plots of image | prediction | label.
 
 Class colours come from seaborn's ``hls`` palette with one colour per class;
 pixels carrying the ignore label are drawn black.

@@ -1,14 +1,14 @@
-"""Pieces of the training graph (SPEC section 5), each usable on its own.
+"""Pieces of the training graph, each usable on its own.
 
-Everything here takes explicit arguments; ``train.py`` maps config options
-onto them.
+Everything here takes explicit arguments; ``training_graph`` maps config
+options onto them.
 """
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-LI_SCOPE = 'lateral_inhibition'
-LI_WEIGHTS_NAME = 'li_weights'
+from li_utils.conv_ops import LI_SCOPE
+from li_utils.conv_ops import LI_WEIGHTS_NAME
 
 OPTIMIZERS = ('sgd', 'adam')
 LEARNING_POLICIES = ('poly', 'step')

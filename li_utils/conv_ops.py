@@ -34,18 +34,20 @@ _EXPANDED_CONV_LI_LOCATIONS = ('after_expansion', 'after_input')
 _BOTTLENECK_LI_LOCATIONS = ('after_conv1', 'before_conv1')
 
 
-def _check_zone(li_zone):
+def check_zone(li_zone, name='li_zone'):
+  """One-line ValueError naming ``name`` unless ``li_zone`` is an odd
+  positive integer (the LI kernel needs a centre)."""
   if isinstance(li_zone, bool) or not isinstance(li_zone, (int, np.integer)):
-    raise ValueError('li_zone must be an odd positive integer, got %r' %
-                     (li_zone,))
+    raise ValueError('%s must be an odd positive integer, got %r' %
+                     (name, li_zone))
   if li_zone < 1 or li_zone % 2 == 0:
-    raise ValueError('li_zone must be an odd positive integer (1, 3, 5, 7, '
-                     '...), got %d' % li_zone)
+    raise ValueError('%s must be an odd positive integer (1, 3, 5, 7, '
+                     '...), got %d' % (name, li_zone))
 
 
 def gaussian_decay(li_zone, li_decay_std):
   """The ``[z, z]`` Gaussian fall-off of the LI kernel, 1.0 at the centre."""
-  _check_zone(li_zone)
+  check_zone(li_zone)
   if not li_decay_std > 0:
     raise ValueError('li_decay_std must be > 0, got %r' % (li_decay_std,))
   centre = li_zone // 2
@@ -160,7 +162,7 @@ def lateral_inhibition_layer(inputs,
   if padding not in ('SAME', 'VALID'):
     raise ValueError("lateral_inhibition_layer: padding must be 'SAME' or "
                      "'VALID', got %r" % (padding,))
-  _check_zone(li_zone)
+  check_zone(li_zone)
   if int(li_rate) < 1 or int(stride) < 1:
     raise ValueError('lateral_inhibition_layer: li_rate and stride must be >= 1,'
                      ' got li_rate=%r stride=%r' % (li_rate, stride))

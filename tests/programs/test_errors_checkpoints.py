@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import test_programs_helpers as h
+import program_helpers as h
 from li_programs import checkpoint_check
 from li_programs import train_checkpoints
 from li_programs import cli
 from li_programs import result_files
+
+pytestmark = pytest.mark.slow
 
 train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')
@@ -39,13 +41,14 @@ def env(tmp_path_factory):
 
 
 def _run(module, prog, argv, capsys):
+  """(status, stdout, stderr lines); the original-behaviour notes the tiny
+  config triggers are left out (test_programs_original_options checks
+  them)."""
   status = cli.run_program(prog, module.main, argv)
   captured = capsys.readouterr()
-  # One-line notes on option meanings (see li_utils/original_notes.py) may
-  # precede the error; the error itself must be a single line.
-  lines = [line for line in captured.err.strip().splitlines()
-           if not line.startswith(prog + ': note: ')]
-  return status, captured.out, lines
+  return status, captured.out, [
+      line for line in captured.err.strip().splitlines()
+      if not line.startswith('%s: note: ' % prog)]
 
 
 def _copy_checkpoint(src, dst_dir, name='model.ckpt'):

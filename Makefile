@@ -14,14 +14,16 @@ DEMO_OUTPUT ?= demo_output_tf2
 # The TF 2 run of CI: graphs, checkpoints, golden results and the programs;
 # the pure-Python config, option and metric tests run under 1.15 only
 # (`make test TF=2 TESTS=tests` runs everything).
-TESTS ?= tests/test_graphs_reference.py tests/test_graphs_checkpoint.py \
-	tests/test_graphs_model.py tests/test_graphs_flops.py \
-	tests/test_batch_norm.py tests/test_li_layer.py \
-	tests/test_data_reader.py tests/test_programs_e2e.py \
-	tests/test_programs_cli.py tests/test_programs_shipped.py \
-	tests/test_programs_train_utils.py tests/test_programs_eval_utils.py \
-	tests/test_graphs_batch_norm.py tests/test_programs_towers.py \
-	tests/test_train_step_reference.py
+TESTS ?= tests/reference/test_graphs_reference.py \
+	tests/graphs/test_graphs_checkpoint.py \
+	tests/graphs/test_graphs_model.py tests/graphs/test_graphs_flops.py \
+	tests/unit/test_batch_norm.py tests/unit/test_li_layer.py \
+	tests/datasets/test_data_reader.py tests/programs/test_programs_e2e.py \
+	tests/programs/test_programs_cli.py tests/programs/test_programs_shipped.py \
+	tests/unit/test_programs_train_utils.py \
+	tests/unit/test_programs_eval_utils.py \
+	tests/graphs/test_graphs_batch_norm.py tests/graphs/test_programs_towers.py \
+	tests/reference/test_train_step_reference.py
 else ifeq ($(TF),1)
 VENV := .venv
 REQUIREMENTS := requirements.txt
@@ -33,7 +35,7 @@ endif
 VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: setup test demo bench clean-venv
+.PHONY: setup test test-fast demo bench clean-venv
 
 # TensorFlow build in .venv (TF=1): BACKEND=tensorflow (default: tensorflow
 # 1.15.5 of requirements.txt, CPU), BACKEND=gpu (tensorflow-gpu 1.15.5, CUDA
@@ -94,6 +96,10 @@ $(VENV)/.cuda-installed: requirements-tf2-gpu.txt $(STAMP)
 # TESTS=... picks the test files (TF=1: all of them; TF=2: see above).
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m pytest $(TESTS) -q -p no:cacheprovider
+
+# The same files without the tests marked slow (a few minutes on 2 cores).
+test-fast: $(STAMP)
+	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m pytest $(TESTS) -q -p no:cacheprovider -m "not slow"
 
 # CPU demo (synthetic shapes, LI-MNV2 + LI-ASPP from scratch) -> demo_output/
 # (TF=2: demo_output_tf2/). DEMO_OUTPUT=dir picks the folder, DEMO_FORCE=1 replaces an earlier run.

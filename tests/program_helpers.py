@@ -7,7 +7,7 @@ programs by path (a module named ``test`` would clash with the stdlib).
 import importlib.util
 import os
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import REPO_ROOT  # noqa: E402
 
 NUM_TRAIN = 4
 NUM_VAL = 4

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 import tensorflow.compat.v1 as tf
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import REPO_ROOT as REPO  # noqa: E402
 SCRIPTS = os.path.join(REPO, 'dataset_generation')
 
 

@@ -11,13 +11,15 @@ import time
 import pytest
 import tensorflow.compat.v1 as tf
 
-import test_programs_helpers as h
+import program_helpers as h
 from li_programs import cluster as cl
 from li_programs import config as config_lib
 from li_programs import distributed_training as dt
 from li_programs import cli
 from li_programs import distributed_train
 from li_programs import train_utils
+
+pytestmark = pytest.mark.slow
 
 train_prog = h.load_program('train')
 

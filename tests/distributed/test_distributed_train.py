@@ -20,8 +20,10 @@ import time
 import pytest
 import tensorflow.compat.v1 as tf
 
-import test_programs_helpers as h
+import program_helpers as h
 from li_programs import train_checkpoints
+
+pytestmark = pytest.mark.slow
 
 test_prog = h.load_program('test')
 

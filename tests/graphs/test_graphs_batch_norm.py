@@ -16,10 +16,11 @@ import tensorflow.compat.v1 as tf
 
 import graph_batch_norms as gbn
 from libs.core.batch_norm import batch_norm
-from conftest import REPO_ROOT, SHARED_DIR
+from conftest import REFERENCE_GRAPHS_DIR, REPO_ROOT
 
-REFERENCE_DIR = os.path.join(SHARED_DIR, 'reference', 'graphs')
-MANIFESTS = sorted(glob.glob(os.path.join(REFERENCE_DIR, '*.json')))
+pytestmark = pytest.mark.slow
+
+MANIFESTS = sorted(glob.glob(os.path.join(REFERENCE_GRAPHS_DIR, '*.json')))
 
 
 def _network_key(config, flags):
@@ -57,7 +58,6 @@ def _builds_without_train_manifest():
 BUILDS = _builds_without_train_manifest() if MANIFESTS else []
 
 
-@pytest.mark.skipif(not MANIFESTS, reason='shared/reference/graphs is absent')
 @pytest.mark.parametrize('config, flags', BUILDS)
 def test_training_graph_batch_norms(config, flags):
   from tools import graph_manifest

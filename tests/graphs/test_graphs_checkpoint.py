@@ -2,12 +2,15 @@
 import os
 
 import numpy as np
+import pytest
 import tensorflow.compat.v1 as tf
 
 from li_programs import config as config_lib
 from tools import graph_manifest
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import REPO_ROOT  # noqa: E402
+
+pytestmark = pytest.mark.slow
 CONFIG = os.path.join(REPO_ROOT, 'config', 'PASCAL_VOC2012',
                       'liMnv2_liAspp.ini')
 # LI batch norm and regulariser add variables the restore must also cover.

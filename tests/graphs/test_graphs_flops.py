@@ -1,4 +1,4 @@
-"""FLOPs / parameters of the two cheapest shipped eval graphs match SPEC §7.
+"""FLOPs / parameters of the two cheapest shipped eval graphs match the original's.
 
 The full six-config table comes from ``python -m tools.model_flops --shipped``
 (the ResNet-50 graphs take too long for the test suite).
@@ -13,7 +13,9 @@ from li_models import model_options as mo
 from li_models import model_stats
 from tools import model_flops
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import REPO_ROOT  # noqa: E402
+
+pytestmark = pytest.mark.slow
 CHEAPEST = [entry for entry in model_flops.SHIPPED
             if entry[0] in ('ADE20K/liMnv2_liAspp.ini',
                             'CelebAMask_HQ/liMnv2_liAspp.ini')]

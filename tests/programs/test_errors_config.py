@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-import test_programs_helpers as h
+import program_helpers as h
 from li_programs import config as li_config
 from li_programs import config_help
 from li_programs import config_schema as schema

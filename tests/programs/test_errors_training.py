@@ -11,11 +11,13 @@ import time
 
 import pytest
 
-import test_programs_helpers as h
+import program_helpers as h
 from li_programs import train_checkpoints
 from li_programs import cli
 from libs.core import progress
 from li_programs import training_marker
+
+pytestmark = pytest.mark.slow
 
 train_prog = h.load_program('train')
 

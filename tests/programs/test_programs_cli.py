@@ -10,7 +10,7 @@ import types
 import pytest
 import tensorflow.compat.v1 as tf
 
-import test_programs_helpers as h
+import program_helpers as h
 from li_programs import train_checkpoints
 from li_programs import cli
 from li_programs import result_files

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-import test_programs_helpers as h
+import program_helpers as h
 from li_programs import config as config_lib
 from li_models import model_config
 from li_programs import original_notes

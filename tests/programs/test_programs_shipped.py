@@ -10,11 +10,15 @@ is trained and tested by test_programs_e2e.py, which is asserted here.
 import glob
 import os
 
-import test_programs_helpers as h
+import pytest
+
+import program_helpers as h
 from li_programs import config as config_lib
 from li_models import model_config
 from li_programs import train_loop
 from li_programs import training_graph
+
+pytestmark = pytest.mark.slow
 
 test_prog = h.load_program('test')
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-import test_programs_helpers as h
+import program_helpers as h
 from conftest import REPO_ROOT, SHARED_DIR  # noqa: E402
 
 PYTHONS = {'tf1': os.path.join(REPO_ROOT, '.venv', 'bin', 'python'),
@@ -36,9 +36,9 @@ if _missing and os.environ.get('CI'):
   raise RuntimeError('CI must run the TensorFlow 1.15 / 2.x comparison, but '
                      '%s is missing: run `make setup` and `make setup TF=2` '
                      'first' % ', '.join(_missing))
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     bool(_missing), reason='needs both .venv and .venv-tf2 (missing: %s)'
-    % ', '.join(_missing))
+    % ', '.join(_missing))]
 
 
 def _run(version, args, cwd):

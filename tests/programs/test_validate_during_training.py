@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import test_programs_helpers as h
+import program_helpers as h
 from li_programs import train_checkpoints
 from li_programs import result_files
 from li_programs import training_marker
+
+pytestmark = pytest.mark.slow
 
 
 def _python(script, *args, **kwargs):

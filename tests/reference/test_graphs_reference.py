@@ -1,6 +1,7 @@
 """Every reference graph of the running original is rebuilt variable for variable.
 
-The manifests under ``<repo>/../shared/reference/graphs`` list the variables
+The manifests under ``tests/data/reference_graphs`` (copied from the shared
+reference set) list the variables
 (name, shape, trainable, model-variable flag), logits shape, number of L2
 losses and trainable parameters of graphs built by the original LI-Convs
 code.  Each is rebuilt here with ``tools.graph_manifest.build_manifest`` (the
@@ -17,9 +18,10 @@ import numpy as np
 import pytest
 
 import graph_batch_norms
-from conftest import REPO_ROOT, SHARED_DIR  # noqa: E402
-REFERENCE_DIR = os.path.join(SHARED_DIR, 'reference', 'graphs')
-MANIFESTS = sorted(glob.glob(os.path.join(REFERENCE_DIR, '*.json')))
+from conftest import REFERENCE_GRAPHS_DIR, REPO_ROOT  # noqa: E402
+
+pytestmark = pytest.mark.slow
+MANIFESTS = sorted(glob.glob(os.path.join(REFERENCE_GRAPHS_DIR, '*.json')))
 SCALAR_FIELDS = ('dataset', 'num_classes', 'crop_size', 'logits_shape',
                  'num_regularization_losses', 'trainable_params')
 
@@ -33,7 +35,6 @@ def _by_name(variables):
   return table
 
 
-@pytest.mark.skipif(not MANIFESTS, reason='shared/reference/graphs is absent')
 @pytest.mark.parametrize('manifest_path', MANIFESTS,
                          ids=[os.path.basename(p)[:-5] for p in MANIFESTS])
 def test_graph_matches_reference(manifest_path):
@@ -64,6 +65,4 @@ def test_graph_matches_reference(manifest_path):
 
 
 def test_reference_set_is_complete():
-  if not MANIFESTS:
-    pytest.skip('shared/reference/graphs is absent')
   assert len(MANIFESTS) == 45

@@ -15,6 +15,8 @@ import pytest
 
 from conftest import REPO_ROOT, SHARED_DIR
 
+pytestmark = pytest.mark.slow
+
 TRAIN_STEP_DIR = os.path.join(SHARED_DIR, 'reference', 'train_step')
 CHECKER = os.path.join(TRAIN_STEP_DIR, 'train_step_check.py')
 

@@ -8,6 +8,8 @@ import pytest
 from tools import benchmark
 from tools import benchmark_backends
 
+pytestmark = pytest.mark.slow
+
 TINY = ['--train_crops=33', '--models=li_mnv2_li_aspp,mnv2_aspp',
         '--eval_configs=config/ADE20K/liMnv2_liAspp.ini', '--eval_crop=33',
         '--repeats=1', '--warmup=1', '--batch=2', '--matmul_size=128',

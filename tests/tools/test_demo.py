@@ -20,6 +20,8 @@ from conftest import REPO_ROOT
 from tools import boundary_miou
 from tools import demo_report
 
+pytestmark = pytest.mark.slow
+
 DEMO = os.path.join(REPO_ROOT, 'runners', 'demo.sh')
 LI_NAME = 'liMnv2_liAspp_shapes'
 BASE_NAME = 'mnv2_aspp_shapes'

@@ -7,6 +7,8 @@ import tf_slim as slim
 from libs.core.batch_norm import batch_norm
 from tools import recalibrate_bn
 
+pytestmark = pytest.mark.slow
+
 
 def _tiny_bn_graph(images, is_training):
   net = slim.conv2d(images, 4, [3, 3], scope='conv',

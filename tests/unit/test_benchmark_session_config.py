@@ -6,7 +6,7 @@ import pytest
 from li_programs import config as config_lib
 from li_programs import session_config as sc
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import REPO_ROOT  # noqa: E402
 CONFIG = os.path.join(REPO_ROOT, 'config', 'ADE20K', 'liMnv2_liAspp.ini')
 
 

@@ -131,8 +131,8 @@ def main(argv):
                                   names)
   else:
     result_files.write_test_results(out_dir, hist, seg_metrics)
-  print('%s: %s (%s)' % (checkpoint, result_files.format_test_line(seg_metrics),
-                         out_dir))
+  print('%s: %s (%s)' % (checkpoint,
+                         result_files.format_test_line(seg_metrics), out_dir))
   return 0
 
 

@@ -54,7 +54,8 @@ def _merge_previous(val_dir, paths, mious):
     return paths, mious
   merged = dict(zip(old_paths, old_mious))
   merged.update(zip(paths, mious))
-  order = sorted(merged, key=lambda p: (train_checkpoints.global_step_of(p) or -1, p))
+  order = sorted(merged, key=lambda p: (
+      train_checkpoints.global_step_of(p) or -1, p))
   return order, [merged[p] for p in order]
 
 
@@ -91,7 +92,8 @@ def _relisted(checkpoints, train_dir):
   """``checkpoints`` plus those listed now, oldest first."""
   now = train_checkpoints.list_checkpoints(train_dir)
   merged = list(checkpoints) + [p for p in now if p not in checkpoints]
-  return sorted(merged, key=lambda p: (train_checkpoints.global_step_of(p) or -1))
+  return sorted(merged, key=lambda p: (
+      train_checkpoints.global_step_of(p) or -1))
 
 
 def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):

@@ -13,11 +13,6 @@ from libs.core.batch_norm import batch_norm
 from li_models import model_options as mo
 from li_models import registry
 
-# The placement tables live in the registry (one source for the options).
-MNV2_LI_BLOCKS = registry.MNV2_LI_BLOCKS
-UNVERIFIED_MNV2_OPTIONS = registry.UNVERIFIED_MNV2_OPTIONS
-RESNET_LI_UNITS = registry.RESNET_LI_UNITS
-
 # L2 strength of backbone LI weights (li_with_weight_regularizer); the DPN
 # uses the model weight decay.
 BACKBONE_LI_WEIGHT_DECAY = 0.0001
@@ -88,18 +83,18 @@ def mobilenet_block_li_kwargs(options, batch_norm_params):
   if not (backbone.li and backbone.family == 'mobilenet'):
     return {}
   mo.check_choice('li_backbone_option_mnv2', options.li_backbone_option_mnv2,
-                  mo.MNV2_LI_OPTIONS)
-  if options.li_backbone_option_mnv2 in UNVERIFIED_MNV2_OPTIONS:
+                  registry.MNV2_LI_OPTIONS)
+  if options.li_backbone_option_mnv2 in registry.UNVERIFIED_MNV2_OPTIONS:
     tf.logging.warning(
         'li_backbone_option_mnv2=%s is not in the reference graphs read off '
         'the original; its placement (blocks %s) is our reading and may not '
         'load checkpoints trained with the original code',
         options.li_backbone_option_mnv2,
-        MNV2_LI_BLOCKS[options.li_backbone_option_mnv2])
+        registry.MNV2_LI_BLOCKS[options.li_backbone_option_mnv2])
   kwargs = backbone_li_kwargs(options, batch_norm_params)
   kwargs['li_location'] = options.li_location_for_expanded_conv
-  return {block: dict(kwargs)
-          for block in MNV2_LI_BLOCKS[options.li_backbone_option_mnv2]}
+  blocks = registry.MNV2_LI_BLOCKS[options.li_backbone_option_mnv2]
+  return {block: dict(kwargs) for block in blocks}
 
 
 def _units_for(position, num_units, block_name, block_pos):
@@ -119,11 +114,12 @@ def resnet_unit_li_kwargs(options, units_per_block, batch_norm_params):
   if not (backbone.li and backbone.family == 'resnet'):
     return {}
   mo.check_choice('li_resnet_option', options.li_resnet_option,
-                  mo.RESNET_LI_OPTIONS)
+                  registry.RESNET_LI_OPTIONS)
   kwargs = backbone_li_kwargs(options, batch_norm_params)
   kwargs['li_location'] = options.li_resnet_bottleneck_pos
   placement = {}
-  for block_name, position in RESNET_LI_UNITS[options.li_resnet_option].items():
+  units_of_option = registry.RESNET_LI_UNITS[options.li_resnet_option]
+  for block_name, position in units_of_option.items():
     units = _units_for(position, units_per_block[block_name], block_name,
                        options.li_resnet_block_pos)
     placement[block_name] = {u: dict(kwargs) for u in units}

@@ -14,20 +14,6 @@ import tensorflow.compat.v1 as tf
 from li_models import registry
 from li_utils import conv_ops
 
-# The choices, re-exported from the registry (their one source).
-MOBILENET_VARIANTS = registry.MOBILENET_VARIANTS
-RESNET_VARIANTS = registry.RESNET_VARIANTS
-MODEL_VARIANTS = registry.MODEL_VARIANTS
-DPN_VARIANTS = registry.DPN_VARIANTS
-MNV2_LI_OPTIONS = registry.MNV2_LI_OPTIONS
-RESNET_LI_OPTIONS = registry.RESNET_LI_OPTIONS
-RESNET_LI_BLOCK_POSITIONS = registry.RESNET_LI_BLOCK_POSITIONS
-RESNET_LI_BOTTLENECK_POSITIONS = registry.RESNET_LI_BOTTLENECK_POSITIONS
-EXPANDED_CONV_LI_LOCATIONS = registry.EXPANDED_CONV_LI_LOCATIONS
-LI_ACTIVATIONS = registry.LI_ACTIVATIONS
-LI_WEIGHT_INITIALIZERS = registry.LI_WEIGHT_INITIALIZERS
-MERGE_METHODS = registry.MERGE_METHODS
-
 _DEFAULTS = collections.OrderedDict([
     ('outputs_to_num_classes', None),
     ('crop_size', None),
@@ -168,17 +154,17 @@ def _validate_li_backbone(options):
         options.li_weight_initilizer_min_max_backbone)
   if registry.backbone(options.model_variant).family == 'mobilenet':
     check_choice('li_backbone_option_mnv2', options.li_backbone_option_mnv2,
-                 MNV2_LI_OPTIONS)
+                 registry.MNV2_LI_OPTIONS)
     check_choice('li_location_for_expanded_conv',
                  options.li_location_for_expanded_conv,
-                 EXPANDED_CONV_LI_LOCATIONS)
+                 registry.EXPANDED_CONV_LI_LOCATIONS)
   else:
     check_choice('li_resnet_option', options.li_resnet_option,
-                 RESNET_LI_OPTIONS)
+                 registry.RESNET_LI_OPTIONS)
     check_choice('li_resnet_block_pos', options.li_resnet_block_pos,
-                 RESNET_LI_BLOCK_POSITIONS)
+                 registry.RESNET_LI_BLOCK_POSITIONS)
     check_choice('li_resnet_bottleneck_pos', options.li_resnet_bottleneck_pos,
-                 RESNET_LI_BOTTLENECK_POSITIONS)
+                 registry.RESNET_LI_BOTTLENECK_POSITIONS)
 
 
 def validate_model_options(options):
@@ -189,9 +175,11 @@ def validate_model_options(options):
     raise ValueError('outputs_to_num_classes must map output names to '
                      'positive class counts, got %r'
                      % (options.outputs_to_num_classes,))
-  check_choice('model_variant', options.model_variant, MODEL_VARIANTS)
-  check_choice('dpn_variant', options.dpn_variant, DPN_VARIANTS)
-  check_choice('merge_method', options.merge_method, MERGE_METHODS)
+  check_choice('model_variant', options.model_variant,
+               registry.MODEL_VARIANTS)
+  check_choice('dpn_variant', options.dpn_variant, registry.DPN_VARIANTS)
+  check_choice('merge_method', options.merge_method,
+               registry.MERGE_METHODS)
   check_choice('output_stride', options.output_stride, (4, 8, 16, 32))
   if options.decoder_output_stride is not None:
     check_choice('decoder_output_stride', options.decoder_output_stride, (4,))
@@ -211,9 +199,9 @@ def validate_model_options(options):
   li_activation = options.li_activation
   check_choice('li_activation',
                'none' if li_activation is None else li_activation,
-               LI_ACTIVATIONS)
+               registry.LI_ACTIVATIONS)
   check_choice('li_weight_initilizer', options.li_weight_initilizer,
-               LI_WEIGHT_INITIALIZERS)
+               registry.LI_WEIGHT_INITIALIZERS)
   _pair('li_weight_clip_values', options.li_weight_clip_values)
   if uses_li_dpn(options):
     _validate_li_dpn(options)

@@ -205,7 +205,8 @@ def train_distributed(cfg, plan, train_dir):
   if catcher.signum is not None:
     if latest:
       print('Interrupted by signal %d at step %d; checkpoint saved to %s'
-            % (catcher.signum, train_checkpoints.global_step_of(latest), latest))
+            % (catcher.signum, train_checkpoints.global_step_of(latest),
+               latest))
     else:
       print('Interrupted by signal %d at step %s' % (catcher.signum, step))
     return 128 + catcher.signum

@@ -1,5 +1,7 @@
-"""Result files of validate.py and test.py (``val_result.*``, ``test_result.*``)
-and the best validated checkpoint read back from them.
+"""Result files of validate.py and test.py and the best validated checkpoint.
+
+``val_result.{mat,txt}`` (mIoU per checkpoint) and ``test_result.{mat,txt}``
+(confusion matrix and metrics), written and read back.
 """
 import os
 import re

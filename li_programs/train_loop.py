@@ -108,7 +108,8 @@ class _Every(object):
 
 
 def _save_unless_saved(sess, saver, prefix, step):
-  if step > 0 and not train_checkpoints.checkpoint_exists('%s-%d' % (prefix, step)):
+  if step > 0 and not train_checkpoints.checkpoint_exists(
+      '%s-%d' % (prefix, step)):
     saver.save(sess, prefix, global_step=step)
     print('Checkpoint of step %d saved before stopping' % step)
 

@@ -43,10 +43,11 @@ def resolve_checkpoint(cfg, dirs):
   elif cfg.checkpoint_name:
     path, best_val = os.path.join(dirs.train, cfg.checkpoint_name), False
   else:
-    path, best_val = result_files.best_existing_val_checkpoint(dirs.val)[0], True
+    path = result_files.best_existing_val_checkpoint(dirs.val)[0]
+    best_val = True
   if not train_checkpoints.checkpoint_exists(path):
-    raise checkpoint_check.CheckpointError('checkpoint %s not found (no %s.index)'
-                                     % (path, path))
+    raise checkpoint_check.CheckpointError(
+        'checkpoint %s not found (no %s.index)' % (path, path))
   return path, best_val
 
 

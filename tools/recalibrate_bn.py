@@ -174,8 +174,8 @@ def main(argv):
           % os.path.join(train_dir, 'checkpoint'))
   for path in paths:
     if not train_checkpoints.checkpoint_exists(path):
-      raise checkpoint_check.CheckpointError('checkpoint %s not found (no %s.index)'
-                                       % (path, path))
+      raise checkpoint_check.CheckpointError(
+          'checkpoint %s not found (no %s.index)' % (path, path))
 
   with tf.Graph().as_default():
     random_seed.apply_random_seed(cfg.random_seed)

@@ -2,9 +2,9 @@
 
 Every backbone except the plain (non-beta) ResNets expects pixels mapped to
 [-1, 1] with ``x * 2 / 255 - 1`` ('unit_range'); the plain ResNets were
-trained on images with the ImageNet mean RGB subtracted ('mean_rgb'). The input pipeline pads images with the pixel
-value that normalises to zero for the chosen backbone, so padding looks like
-"no signal" to the network.
+trained on images with the ImageNet mean RGB subtracted ('mean_rgb').  The
+input pipeline pads images with the pixel value that normalises to zero for
+the chosen backbone, so padding looks like "no signal" to the network.
 """
 import tensorflow.compat.v1 as tf
 

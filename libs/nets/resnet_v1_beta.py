@@ -15,8 +15,9 @@ Variable names match DeepLab's ImageNet checkpoints
 
 Units are built with the ``unit_fn`` the caller passes (``li_models`` passes
 the LI bottleneck of ``li_utils.conv_ops``, so this module imports only
-TensorFlow, tf-slim and ``libs.core``); ``li_units`` maps ``'block<b>'`` to ``{unit index (1-based): LI kwargs}`` for the units
-that carry a lateral-inhibition layer.
+TensorFlow, tf-slim and ``libs.core``); ``li_units`` maps ``'block<b>'`` to
+``{unit index (1-based): LI kwargs}`` for the units that carry a
+lateral-inhibition layer.
 """
 import tensorflow.compat.v1 as tf
 import tf_slim as slim

@@ -370,7 +370,8 @@ def test_distributed_loop_nan_and_signal(fresh_graph):
     signum = 15
 
   with tf.train.MonitoredSession() as sess:
-    assert distributed_train.distributed_train_loop(sess, ops, 10, 1, Stop()) == 0
+    assert distributed_train.distributed_train_loop(
+        sess, ops, 10, 1, Stop()) == 0
     # A run already at its last step (resumed) trains no further.
     assert distributed_train.distributed_train_loop(sess, ops, 0, 1) == 0
     assert sess.run_step_fn(

@@ -1,4 +1,4 @@
-"""FLOPs / parameters of the two cheapest shipped eval graphs match the original's.
+"""FLOPs / parameters of the two cheapest shipped eval graphs: the original's.
 
 The full six-config table comes from ``python -m tools.model_flops --shipped``
 (the ResNet-50 graphs take too long for the test suite).

@@ -10,6 +10,7 @@ from libs.nets import resnet_v1_beta
 from li_models import li_placement
 from li_models import model
 from li_models import model_options as mo
+from li_models import registry
 from li_utils import conv_ops
 
 _MNV2_BLOCK = conv_ops.expanded_conv_with_lateral_inhibition
@@ -125,7 +126,7 @@ def test_resnet_li_placement_tables():
 
 
 def test_mnv2_li_placement_for_every_option():
-  for letter, blocks in li_placement.MNV2_LI_BLOCKS.items():
+  for letter, blocks in registry.MNV2_LI_BLOCKS.items():
     kwargs = li_placement.mobilenet_block_li_kwargs(
         _options(li_backbone_option_mnv2=letter, li_with_batch_norm=True),
         {'is_training': True, 'decay': 0.5})

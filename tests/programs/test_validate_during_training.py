@@ -28,7 +28,8 @@ def _python(script, *args, **kwargs):
 
 def _listed_all_exist(train_dir):
   listed = train_checkpoints.list_checkpoints(train_dir)
-  return listed, [p for p in listed if not train_checkpoints.checkpoint_exists(p)]
+  return listed, [p for p in listed
+                  if not train_checkpoints.checkpoint_exists(p)]
 
 
 def _wait_for(condition, timeout, proc=None):

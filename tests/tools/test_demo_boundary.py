@@ -1,4 +1,5 @@
-"""Boundary mIoU (li_programs/boundary_metrics.py) and the training progress line."""
+"""Boundary mIoU (li_programs/boundary_metrics.py) and the training progress
+line."""
 
 import numpy as np
 import pytest

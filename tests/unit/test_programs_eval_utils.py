@@ -32,9 +32,11 @@ def test_names_and_layout(tmp_path):
   assert dirs.train == os.path.join(str(tmp_path), 'liMnv2_liAspp', 'train')
   assert dirs.val.endswith('liMnv2_liAspp/val')
   assert run_folders.eval_scale_dirname([1.0]) == 'eval_scale_1.0'
-  assert run_folders.eval_scale_dirname([0.5, 0.75, 1]) == 'eval_scale_0.5_0.75_1.0'
-  assert run_folders.test_output_dir('/t', '/x/train/model.ckpt-30', [1.0], True) == \
-      '/t/model.ckpt-30(best_val)/eval_scale_1.0'
+  assert run_folders.eval_scale_dirname([0.5, 0.75, 1]) == (
+      'eval_scale_0.5_0.75_1.0')
+  assert run_folders.test_output_dir(
+      '/t', '/x/train/model.ckpt-30', [1.0], True) == (
+          '/t/model.ckpt-30(best_val)/eval_scale_1.0')
   assert train_checkpoints.global_step_of('/a/model.ckpt-1264') == 1264
   assert train_checkpoints.global_step_of('/a/model.ckpt') is None
   assert result_files.safe_image_name(b'dir/img 01.jpg') == 'img_01'
@@ -50,12 +52,14 @@ def test_prune_deletes_only_listed_checkpoints(tmp_path):
   other = tmp_path / 'notes.txt'
   other.write_text('keep me')
   assert train_checkpoints.list_checkpoints(train_dir) == paths
-  deleted = train_checkpoints.prune_checkpoints(train_dir, keep=[paths[1], paths[3]])
+  deleted = train_checkpoints.prune_checkpoints(train_dir,
+                                                keep=[paths[1], paths[3]])
   assert sorted(set(os.path.basename(d).split('.')[1] for d in deleted)) == \
       ['ckpt-1', 'ckpt-3']
   assert not train_checkpoints.checkpoint_files(paths[0])
   assert not train_checkpoints.checkpoint_files(paths[2])
-  assert train_checkpoints.checkpoint_exists(paths[1]) and train_checkpoints.checkpoint_exists(paths[3])
+  assert train_checkpoints.checkpoint_exists(paths[1])
+  assert train_checkpoints.checkpoint_exists(paths[3])
   # model.ckpt-1's removal must not touch model.ckpt-10.
   assert len(train_checkpoints.checkpoint_files(paths[3])) == 3
   assert stray.exists() and other.exists()

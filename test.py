@@ -18,16 +18,20 @@ import sys
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from libs.core import tf_compat
+from libs.datasets import data_generator
+from li_models import model_config
+from li_models import model_stats
 from li_programs import checkpoint_check
-from li_programs import train_checkpoints
 from li_programs import cli
 from li_programs import evaluation
-from li_programs import result_files
-from li_programs import run_folders
 from li_programs import metrics
 from li_programs import original_notes
+from li_programs import plot_fn
+from li_programs import result_files
+from li_programs import run_folders
 from li_programs import session_config
-from libs.core import tf_compat
+from li_programs import train_checkpoints
 
 
 def resolve_checkpoint(cfg, dirs):
@@ -53,10 +57,6 @@ def resolve_checkpoint(cfg, dirs):
 
 
 def report_flops_and_params(cfg, dirs, eval_scales):
-  from libs.datasets import data_generator
-  from li_models import model_config
-  from li_models import model_stats
-
   num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
   crop = list(cfg.eval_crop_size)
   options = model_config.model_options_from_config(cfg, num_classes, crop)
@@ -76,8 +76,6 @@ def report_flops_and_params(cfg, dirs, eval_scales):
 
 def _plot_sampler(cfg, out_dir, num_samples, num_classes, ignore_label):
   """Returns on_sample(index, out) saving plots of random samples."""
-  from li_programs import plot_fn
-
   count = min(max(cfg.num_plots_to_save or 0, 0), num_samples)
   if not count:
     return None

@@ -107,7 +107,7 @@ def read_label(path):
 def image_seg_to_tfexample(image_data, filename, height, width, seg_data,
                            image_format='jpeg', seg_format='png'):
   """tf.train.Example in DeepLab's segmentation format."""
-  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow.compat.v1 as tf  # lazily: only writing records needs it
 
   def to_bytes(value):
     if isinstance(value, str):
@@ -153,7 +153,7 @@ def write_split(split, examples, output_dir, num_shards=4, stream=None):
   shards of this split written so far are removed, so no partial split is
   left behind. Returns the list of shard paths.
   """
-  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow.compat.v1 as tf  # lazily: only writing records needs it
   if num_shards <= 0:
     raise BuildError('--num_shards must be positive, got %r' % num_shards)
   stream = stream if stream is not None else sys.stdout

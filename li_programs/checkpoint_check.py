@@ -11,6 +11,8 @@ import glob
 import os
 import re
 
+import tensorflow.compat.v1 as tf
+
 MAX_NAMES = 5
 
 # Variables a training checkpoint holds beyond the model: the step counter,
@@ -73,7 +75,6 @@ def checkpoint_shapes(checkpoint_path):
   Raises:
     CheckpointError: no checkpoint there; CheckpointDamaged: unreadable.
   """
-  import tensorflow.compat.v1 as tf
   if not exists(checkpoint_path):
     raise CheckpointGone('checkpoint %s not found (no %s.index)'
                          % (checkpoint_path, checkpoint_path))
@@ -196,7 +197,6 @@ def restore(sess, saver, checkpoint_path, variables, config_file=None,
     CheckpointError (or its subclasses CheckpointGone, CheckpointDamaged,
     CheckpointMismatch).
   """
-  import tensorflow.compat.v1 as tf
   check_files(checkpoint_path)
   check_fits(checkpoint_path, variables, config_file, suggest)
   try:

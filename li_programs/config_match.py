@@ -8,6 +8,11 @@ a config fits when every variable it needs is stored with its shape.
 import glob
 import os
 
+import tensorflow.compat.v1 as tf
+
+from libs.datasets import data_generator
+from li_models import model
+from li_models import model_config
 from li_programs import checkpoint_check
 from li_programs import config as config_lib
 
@@ -25,11 +30,6 @@ def shipped_configs():
 
 def model_variable_shapes(config_file):
   """``{name: shape}`` of the evaluation model of ``config_file``."""
-  import tensorflow.compat.v1 as tf
-  from libs.datasets import data_generator
-  from li_models import model
-  from li_models import model_config
-
   cfg = config_lib.load_config(config_file, 'test', notify=None)
   num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
   options = model_config.model_options_from_config(cfg, num_classes,
@@ -51,8 +51,6 @@ def _stored_num_classes(stored_shapes):
 def could_fit(config_file, stored_shapes):
   """Cheap test from the config values alone (no graph): the checkpoint
   holds the config's backbone scope and logits of its number of classes."""
-  from libs.datasets import data_generator
-  from li_models import model
   try:
     cfg = config_lib.load_config(config_file, 'test', notify=None)
     num_classes = data_generator.get_descriptor(cfg.dataset).num_classes

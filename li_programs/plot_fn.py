@@ -40,7 +40,7 @@ def save_plot(path, image, prediction, label, num_classes, ignore_label,
     num_classes, ignore_label: dataset description, for the colours.
     title: optional figure title (e.g. the per-image mIoU).
   """
-  import matplotlib
+  import matplotlib  # lazily: slow, and Agg must be chosen before pyplot
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
 

@@ -10,6 +10,7 @@ software and thread settings, two runs with one seed repeat each other.
 import random
 
 import numpy as np
+import tensorflow.compat.v1 as tf
 
 
 def apply_random_seed(seed):
@@ -23,7 +24,6 @@ def apply_random_seed(seed):
   """
   if seed is None:
     return None
-  import tensorflow.compat.v1 as tf
   seed = int(seed)
   if seed < 0:
     raise ValueError('random_seed must be >= 0, got %d' % seed)

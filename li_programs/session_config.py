@@ -53,6 +53,7 @@ def _check_threads(name, value):
 def is_mkl_build():
   """True for oneDNN/MKL builds of TensorFlow (e.g. intel-tensorflow)."""
   try:
+    # Private module: absent or different in some TensorFlow builds.
     from tensorflow.python import pywrap_tensorflow
     return bool(pywrap_tensorflow.IsMklEnabled())
   except (ImportError, AttributeError):

@@ -22,15 +22,19 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
       __file__))))
 
 import numpy as np  # noqa: E402
+import scipy.io  # noqa: E402
+import tensorflow.compat.v1 as tf  # noqa: E402
 
+from libs.core import tf_compat  # noqa: E402
 from li_programs import boundary_metrics  # noqa: E402
 from li_programs import checkpoint_check  # noqa: E402
-from li_programs import train_checkpoints  # noqa: E402
 from li_programs import cli  # noqa: E402
 from li_programs import evaluation  # noqa: E402
 from li_programs import result_files  # noqa: E402
 from li_programs import run_folders  # noqa: E402
-from libs.core import tf_compat  # noqa: E402
+from li_programs import session_config  # noqa: E402
+from li_programs import train_checkpoints  # noqa: E402
+
 
 RESULT_TXT = 'boundary_result.txt'
 RESULT_MAT = 'boundary_result.mat'
@@ -60,7 +64,6 @@ def format_line(whole, boundary, width):
 
 def write_results(out_dir, accumulator, checkpoint):
   """Writes boundary_result.{txt,mat}; returns the txt path."""
-  import scipy.io
   os.makedirs(out_dir, exist_ok=True)
   whole = accumulator.metrics()
   boundary = accumulator.boundary_metrics()
@@ -79,8 +82,6 @@ def write_results(out_dir, accumulator, checkpoint):
 
 def evaluate(cfg, checkpoint, width):
   """Runs the test split through ``checkpoint``; returns the accumulator."""
-  import tensorflow.compat.v1 as tf
-  from li_programs import session_config
 
   eval_scales = evaluation.eval_scales_of(cfg)
   graph = tf.Graph()

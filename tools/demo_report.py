@@ -53,7 +53,7 @@ def _scalar(mat, key, path):
 
 def collect_run(snapshot_root, label, config_name):
   """Reads the results of one trained, validated and tested config."""
-  import scipy.io
+  import scipy.io  # only the results reader needs scipy
   dirs = run_folders.output_dirs(snapshot_root, config_name)
   try:
     paths, mious = result_files.read_val_results(dirs.val)
@@ -101,7 +101,7 @@ def read_train_log(path):
 
 def plot_learning_curves(runs, log_dir, path):
   """Training loss and validation mIoU against the step, one colour a run."""
-  import matplotlib
+  import matplotlib  # lazily: slow, and Agg must be chosen before pyplot
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
 
@@ -138,7 +138,7 @@ def plot_learning_curves(runs, log_dir, path):
 
 def stack_plots(plot_paths, path, max_rows=3):
   """Stacks up to ``max_rows`` test plots (image | prediction | label)."""
-  from PIL import Image
+  from PIL import Image  # only the figure stacking needs PIL
   images = [Image.open(p).convert('RGB') for p in plot_paths[:max_rows]]
   if not images:
     return None

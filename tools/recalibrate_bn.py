@@ -29,12 +29,20 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
       __file__))))
 
 import numpy as np  # noqa: E402
+import tensorflow.compat.v1 as tf  # noqa: E402
 
-from li_programs import checkpoint_check  # noqa: E402
-from li_programs import train_checkpoints  # noqa: E402
-from li_programs import cli  # noqa: E402
-from li_programs import run_folders  # noqa: E402
+from libs.core import progress  # noqa: E402
 from libs.core import tf_compat  # noqa: E402
+from li_models import model  # noqa: E402
+from li_models import model_config  # noqa: E402
+from li_programs import checkpoint_check  # noqa: E402
+from li_programs import cli  # noqa: E402
+from li_programs import random_seed  # noqa: E402
+from li_programs import run_folders  # noqa: E402
+from li_programs import session_config  # noqa: E402
+from li_programs import train_checkpoints  # noqa: E402
+from li_programs import training_graph  # noqa: E402
+
 
 _FUSED_TYPES = ('FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3')
 
@@ -91,7 +99,6 @@ def rewrite_checkpoint(checkpoint_path, statistics):
   Raises:
     ValueError: a layer's moving averages are missing or differ in shape.
   """
-  import tensorflow.compat.v1 as tf
   reader = tf.train.load_checkpoint(checkpoint_path)
   shapes = reader.get_variable_to_shape_map()
   replaced = {}
@@ -123,10 +130,6 @@ def rewrite_checkpoint(checkpoint_path, statistics):
 
 def build_statistics_graph(cfg):
   """Training input and the model in training mode; returns the moments."""
-  import tensorflow.compat.v1 as tf
-  from li_models import model
-  from li_models import model_config
-  from li_programs import training_graph  # the input pipeline of train.py
 
   samples, dataset = training_graph.train_samples(cfg)
   options = model_config.model_options_from_config(
@@ -143,10 +146,6 @@ def build_statistics_graph(cfg):
 
 
 def main(argv):
-  import tensorflow.compat.v1 as tf
-  from libs.core import progress
-  from li_programs import random_seed
-  from li_programs import session_config
 
   parser = argparse.ArgumentParser(
       prog='recalibrate_bn.py', description=__doc__.split('\n')[0],

@@ -18,7 +18,8 @@ def use_graph_mode():
   The deprecation notice TensorFlow 2.x logs for it is kept out of the
   programs' output.
   """
-  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  # Lazily: importing this module must not load TensorFlow (see above).
+  import tensorflow.compat.v1 as tf
   if not tf.executing_eagerly() and not tf.resource_variables_enabled():
     return
   verbosity = tf.logging.get_verbosity()

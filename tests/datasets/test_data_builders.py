@@ -229,6 +229,7 @@ def _celebamask_raw_layout(root):
   return labels
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir(SHARED), reason='../shared is absent')
 def test_celebamask_hq_scripts_build_the_given_labels(tmp_path):
   work = tmp_path / 'CelebAMask-HQ'

@@ -13,6 +13,9 @@ from dataset_generation import build_data
 from libs.datasets import record_checks
 from li_programs import cli
 
+# Each test trains or evaluates the tiny model on damaged records.
+pytestmark = pytest.mark.slow
+
 train_prog = h.load_program('train')
 test_prog = h.load_program('test')
 

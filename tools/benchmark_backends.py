@@ -1,6 +1,6 @@
 """Same graphs, different TensorFlow builds: outputs and speed side by side.
 
-    python -m tools.benchmark --compare_backends \
+    python -m tools.benchmark_backends \
         [--other_python .venv-intel/bin/python] [--quick]
 
 Each (backend, case) runs in its own subprocess (``--worker``) so that every
@@ -10,35 +10,46 @@ variables from a fixed seed and saves them to a checkpoint that every other
 worker restores, and all workers feed the same numpy-seeded input, so the
 graphs, weights and inputs are identical; only the kernels differ.
 
-Cases:
-* ``eval``: the eval graph of ``model.predict_labels`` (logits resized to
-  the input, argmax) at batch 1; compared on the logits (relative max
-  difference, max |a - b| / max |a|) and the label agreement.
-* ``train``: train.py's train op at batch 4 fed from memory; compared on the
-  loss before and after one identical step (dropout draws are seeded).
-
-Backends: ``tensorflow`` (this venv), ``tensorflow+xla`` (the same with XLA
-JIT auto-clustering; eval cases only: compiling a training step took more
-than 8 minutes on a 2-core machine), and the interpreter given by ``--other_python``
-(default ``.venv-intel/bin/python``, intel-tensorflow with oneDNN/MKL) when
-it exists.  Results: ``bench/backends.json`` and a table.
+Cases: ``eval`` (``model.predict_labels`` at batch 1, compared on the
+logits and labels) and ``train`` (train.py's train op at batch 4 on a fixed
+in-memory batch, compared on the loss before and after one step).
+Backends: this venv's ``tensorflow``, the same with XLA auto-clustering
+(eval only), and ``--other_python`` (default ``.venv-intel/bin/python``,
+intel-tensorflow) when it exists.  Results: ``bench/backends.json``.
 """
 import argparse
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
-import numpy as np
+if __package__ in (None, ''):  # run as a script: make the repo importable
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+      __file__))))
 
-from libs.core import tf_compat
+import numpy as np  # noqa: E402
+
+import tensorflow.compat.v1 as tf  # noqa: E402
+
+from li_models import model  # noqa: E402
+from li_models import model_config  # noqa: E402
+from li_programs import config as config_lib  # noqa: E402
+from li_programs import session_config as sc  # noqa: E402
+from li_programs import training_graph  # noqa: E402
+from libs.core import tf_compat  # noqa: E402
+from libs.datasets import data_generator  # noqa: E402
+from tools import bench_workloads as wl  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELATIVE_TOLERANCE = 1e-4
 DEFAULT_OTHER_PYTHON = os.path.join(REPO_ROOT, '.venv-intel', 'bin', 'python')
 
-# (mode, model name of tools.benchmark.MODELS, crop, batch)
+# Model name -> ADE20K config of the cases.
+MODELS = {'li_mnv2_li_aspp': 'config/ADE20K/liMnv2_liAspp.ini',
+          'li_resnet50_li_aspp_dcd': 'config/ADE20K/liResnet50_liAspp_dcd.ini'}
+# (mode, model name of MODELS, crop, batch)
 FULL_CASES = (
     ('eval', 'li_mnv2_li_aspp', 257, 1),
     ('eval', 'li_resnet50_li_aspp_dcd', 257, 1),
@@ -77,11 +88,6 @@ def _restore_or_create(sess, saver, init, checkpoint):
 
 
 def run_eval_worker(args, session_config, cfg_loader):
-  import tensorflow.compat.v1 as tf
-  from li_models import model
-  from li_models import model_config
-  from libs.datasets import data_generator
-  from tools import benchmark
   cfg = cfg_loader('test', ['--eval_crop_size=%d,%d' % (args.crop,
                                                          args.crop)])
   num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
@@ -99,58 +105,76 @@ def run_eval_worker(args, session_config, cfg_loader):
   with tf.Session(graph=graph, config=session_config) as sess:
     weights = _restore_or_create(sess, saver, init, args.checkpoint)
     out_logits, out_labels = sess.run([logits, labels], feed)
-    times = benchmark.time_calls(lambda: sess.run(labels, feed), args.warmup,
+    times = wl.time_calls(lambda: sess.run(labels, feed), args.warmup,
                                  args.repeats)
   np.savez(args.out + '.npz', logits=out_logits, labels=out_labels)
-  return {'weights': weights, 'timing': benchmark.summarize(times)}
+  return {'weights': weights, 'timing': wl.summarize(times)}
+
+
+def _memory_train_step(cfg):
+  """train.py's train op fed by one fixed in-memory batch (seeded pixels)."""
+  descriptor = data_generator.get_descriptor(cfg.dataset)
+  batch, crop = cfg.train_batch_size, list(cfg.train_crop_size)
+  rng = np.random.RandomState(SEED)
+  labels = rng.randint(0, 5, size=[batch] + crop + [1]).astype(np.int32)
+  graph = tf.Graph()
+  with graph.as_default():
+    tf.set_random_seed(SEED)
+    local = [tf.GraphKeys.LOCAL_VARIABLES]  # variables: not constant-folded
+    image = tf.Variable(_seeded_images(batch, crop[0]), trainable=False,
+                        collections=local, name='bench_images')
+    label = tf.Variable(labels, trainable=False, collections=local,
+                        name='bench_labels')
+    ops = training_graph.build_train_ops(
+        cfg, {'image': tf.identity(image), 'label': tf.identity(label)},
+        descriptor.num_classes, descriptor.ignore_label, train_dir=None)
+    init = [tf.global_variables_initializer(),
+            tf.local_variables_initializer()]
+    saver = tf.train.Saver(tf.global_variables())
+  return graph, ops, init, saver
 
 
 def run_train_worker(args, session_config, cfg_loader):
-  import tensorflow.compat.v1 as tf
-  from tools import benchmark
   cfg = cfg_loader('train', ['--train_batch_size=%d' % args.batch,
                              '--train_crop_size=%d,%d' % (args.crop,
                                                           args.crop)])
-  step = benchmark.build_train_step(cfg, seed=SEED)
-  with step['graph'].as_default():
-    saver = tf.train.Saver(tf.global_variables())
-  feed = {step['use_memory']: True}
-  with tf.Session(graph=step['graph'], config=session_config) as sess:
-    weights = _restore_or_create(sess, saver, step['init'], args.checkpoint)
-    loss_before = float(sess.run(step['total_loss'], feed))
-    sess.run(step['train_op'], feed)
-    loss_after = float(sess.run(step['total_loss'], feed))
-    times = benchmark.time_calls(lambda: sess.run(step['train_op'], feed),
-                                 args.warmup, args.repeats)
+  graph, ops, init, saver = _memory_train_step(cfg)
+  with tf.Session(graph=graph, config=session_config) as sess:
+    weights = _restore_or_create(sess, saver, init, args.checkpoint)
+    loss_before = float(sess.run(ops.total_loss))
+    sess.run(ops.train_op)
+    loss_after = float(sess.run(ops.total_loss))
+    times = wl.time_calls(lambda: sess.run(ops.train_op), args.warmup,
+                          args.repeats)
   np.savez(args.out + '.npz', losses=np.array([loss_before, loss_after]))
-  return {'weights': weights, 'timing': benchmark.summarize(times)}
+  return {'weights': weights, 'timing': wl.summarize(times)}
 
 
 def worker_main(args):
-  from li_programs import session_config as sc
-  from tools import benchmark
   session_config = sc.session_config(
       intra_op_threads=args.intra_op_threads,
       inter_op_threads=args.inter_op_threads, xla=args.xla)
-  config_file, flags = benchmark.model_flags(args.model)
+  config_file = os.path.join(REPO_ROOT, MODELS[args.model])
 
   def cfg_loader(mode, extra):
-    return benchmark.load_bench_config(config_file, mode, args.dataset_dir,
-                                       flags + extra)
+    flags = ['--dataset_dir=%s' % args.dataset_dir,
+             '--snapshot_root=%s' % tempfile.gettempdir()]
+    if mode == 'train':
+      flags += ['--train_split=train', '--tf_initial_checkpoint=none',
+                '--num_clones=1']
+    else:
+      flags += ['--test_split=val', '--val_split=val']
+    return config_lib.load_config(config_file, mode, flags + extra)
 
   runner = run_eval_worker if args.mode == 'eval' else run_train_worker
   result = runner(args, session_config, cfg_loader)
-  result['tensorflow'] = benchmark.tensorflow_info()
-  result['omp_env'] = {k: os.environ[k] for k in (
-      'OMP_NUM_THREADS', 'KMP_BLOCKTIME', 'KMP_AFFINITY', 'TF_XLA_FLAGS')
-                       if k in os.environ}
+  result['tensorflow'] = wl.tensorflow_info()
+  result['omp_env'] = {k: v for k, v in os.environ.items()
+                       if k.startswith(('OMP_', 'KMP_', 'TF_XLA'))}
   with open(args.out + '.json', 'w') as f:
     json.dump(result, f)
   return 0
 
-
-# --------------------------------------------------------------------------
-# Parent: runs the workers and compares.
 
 def relative_difference(reference, other):
   """max |a - b| / max |a| (0 when both are all zeros)."""
@@ -234,7 +258,6 @@ def _backend_name(python):
 def compare(cases, backends, work_dir, dataset_dir, warmup, repeats,
             timeout=900, threads=(None, None)):
   """Runs every case under every backend; returns result rows."""
-  from tools import benchmark
   os.makedirs(work_dir, exist_ok=True)
   for name in os.listdir(work_dir):  # fresh shared weights every run
     if '.ckpt' in name or name == 'checkpoint':
@@ -247,7 +270,7 @@ def compare(cases, backends, work_dir, dataset_dir, warmup, repeats,
         continue  # XLA needs > 8 minutes to compile a training step here
       out = os.path.join(work_dir, '%s__%s' % (case_id(*case),
                                                backend.replace('+', '_')))
-      benchmark._log('%s under %s' % (case_id(*case), backend))  # noqa
+      wl.log('%s under %s' % (case_id(*case), backend))
       result = _run_worker(python, case, work_dir, dataset_dir, xla, warmup,
                            repeats, out, timeout, threads)
       row = {'case': case_id(*case), 'mode': case[0], 'model': case[1],
@@ -282,7 +305,7 @@ def format_table(rows):
 
 def parse_args(argv):
   parser = argparse.ArgumentParser(
-      prog='tools/benchmark.py --compare_backends',
+      prog='benchmark_backends',
       description='Compare TensorFlow CPU backends on the same graphs.')
   parser.add_argument('--worker', action='store_true',
                       help=argparse.SUPPRESS)
@@ -313,15 +336,16 @@ def parse_args(argv):
 
 
 def _parse_cases(text):
-  from tools import benchmark
   cases = []
   for item in text.split(','):
     parts = item.strip().split(':')
     if len(parts) != 4 or parts[0] not in ('eval', 'train'):
-      raise benchmark.BenchmarkError(
+      raise wl.BenchmarkError(
           '--cases: expected mode:model:crop:batch with mode eval or train, '
           'got %r' % item)
-    benchmark.model_flags(parts[1])
+    if parts[1] not in MODELS:
+      raise wl.BenchmarkError('--cases: unknown model %r; allowed values: %s'
+                              % (parts[1], ', '.join(sorted(MODELS))))
     cases.append((parts[0], parts[1], int(parts[2]), int(parts[3])))
   return tuple(cases)
 
@@ -330,26 +354,25 @@ def main(argv=None):
   args = parse_args(sys.argv[1:] if argv is None else argv)
   if args.worker:
     return worker_main(args)
-  from tools import benchmark
   cases = (_parse_cases(args.cases) if args.cases else
            QUICK_CASES if args.quick else FULL_CASES)
   warmup = 1 if args.warmup is None else args.warmup
   repeats = args.repeats or (3 if args.quick else 5)
-  dataset_dir = benchmark.make_bench_records(
+  dataset_dir = wl.make_bench_records(
       os.path.join(args.bench_dir, 'data'), 12, 300)
   backends = backends_available(args.other_python)
   if args.no_xla:
     backends = [b for b in backends if not b[2]]
   if len(backends) < 2:
-    raise benchmark.BenchmarkError('nothing to compare: no other backend')
-  load_before = benchmark.loadavg()
+    raise wl.BenchmarkError('nothing to compare: no other backend')
+  load_before = wl.loadavg()
   started = time.time()
   threads = (args.intra_op_threads, args.inter_op_threads)
   rows = compare(cases, backends, os.path.join(args.bench_dir, 'backends'),
                  dataset_dir, warmup, repeats, threads=threads)
-  results = {'machine': benchmark.machine_info(),
+  results = {'machine': wl.machine_info(),
              'loadavg_before': load_before,
-             'loadavg_after': benchmark.loadavg(),
+             'loadavg_after': wl.loadavg(),
              'relative_tolerance': RELATIVE_TOLERANCE,
              'warmup': warmup, 'repeats': repeats,
              'threads': {'intra_op_threads': threads[0],

@@ -1,130 +1,93 @@
-"""tools/benchmark.py at a tiny size: JSON fields, positivity, consistency."""
+"""tools/benchmark.py, tools/bench_workloads.py, tools/benchmark_backends.py.
+
+One tiny side-by-side run (this interpreter as both builds, crop 33, one
+round) checks the worker protocol, the ratios, the LI overhead and the
+README table; the rest checks the arithmetic and the errors directly.
+"""
 import json
-import os
+import sys
 
 import numpy as np
 import pytest
 
+from tools import bench_workloads as wl
 from tools import benchmark
 from tools import benchmark_backends
 
-pytestmark = pytest.mark.slow
-
-TINY = ['--train_crops=33', '--models=li_mnv2_li_aspp,mnv2_aspp',
-        '--eval_configs=config/ADE20K/liMnv2_liAspp.ini', '--eval_crop=33',
-        '--repeats=1', '--warmup=1', '--batch=2', '--matmul_size=128',
-        '--num_images=3', '--image_size=40', '--no_eval_baselines']
+TINY = ['--figures=train_li_mnv2', '--rounds=1', '--repeats=1', '--warmup=0',
+        '--train_crop=33', '--batch=2', '--num_images=2', '--image_size=40']
 
 
 @pytest.fixture(scope='module')
 def tiny_run(tmp_path_factory):
   root = tmp_path_factory.mktemp('bench')
   output = str(root / 'results.json')
-  status = benchmark.main(TINY + ['--bench_dir=%s' % root,
-                                  '--output=%s' % output])
+  readme = root / 'README.md'
+  readme.write_text('intro\n%s\nold table\n%s\nrest\n'
+                    % (benchmark.README_BEGIN, benchmark.README_END))
+  status = benchmark.main(TINY + [
+      '--bench_dir=%s' % root, '--output=%s' % output,
+      '--reference_python=%s' % sys.executable, '--readme=%s' % readme])
   assert status == 0
   with open(output) as f:
-    return json.load(f)
+    return json.load(f), readme.read_text()
 
 
-def test_results_record_machine_build_and_settings(tiny_run):
-  r = tiny_run
-  for key in ('machine', 'tensorflow', 'settings', 'loadavg_before',
-              'loadavg_after', 'matmul', 'peak_gflops', 'flops_note', 'train',
-              'eval', 'li_overhead', 'wall_s'):
-    assert key in r, key
-  assert r['machine']['usable_cpus'] >= 1
-  assert len(r['loadavg_before']) == 3
-  import tensorflow.compat.v1 as tf
-  assert r['tensorflow']['version'] == tf.__version__  # the running build
-  assert isinstance(r['tensorflow']['mkl_enabled'], bool)
-  s = r['settings']
-  assert s['batch'] == 2 and s['train_crops'] == [33]
-  assert s['intra_op_threads'] >= 1 and s['inter_op_threads'] >= 1
-  assert 'ESTIMATE' in r['flops_note']
+def test_rows_hold_both_builds_ratio_memory_and_li_overhead(tiny_run):
+  results, _ = tiny_run
+  assert [b['name'] for b in results['backends']] == ['reference', 'default']
+  assert results['rounds'] == 1 and len(results['loadavg_before']) == 3
+  (row,) = results['rows']
+  assert row['figure'] == 'train_li_mnv2' and row['mode'] == 'train'
+  assert row['crop'] == [33, 33] and row['batch'] == 2
+  assert len(row['reference_runs_s']) == len(row['default_runs_s']) == 1
+  assert row['reference_s'] == row['reference_runs_s'][0] > 0
+  assert row['speedup'] == pytest.approx(row['reference_s'] /
+                                         row['default_s'])
+  assert row['reference_peak_mib'] > 100 and row['default_peak_mib'] > 100
+  assert row['baseline'] == 'train_mnv2'
+  assert row['li_time_overhead'] == pytest.approx(
+      row['default_s'] / row['baseline_s'] - 1)
+  # LI adds a little compute: one depthwise 3x3 per LI layer.
+  assert 0 < row['li_flop_overhead'] < 0.2
 
 
-def test_matmul_peak_is_consistent(tiny_run):
-  m = tiny_run['matmul']
-  assert m['size'] == 128 and m['median_s'] > 0
-  assert m['gflops'] == pytest.approx(2 * 128 ** 3 / m['min_s'] / 1e9)
-  assert m['gflops_median'] <= m['gflops']
-  assert tiny_run['peak_gflops'] == m['gflops']
+def test_readme_block_is_replaced_by_the_table(tiny_run):
+  results, readme = tiny_run
+  assert readme.startswith('intro\n') and readme.endswith('rest\n')
+  assert 'old table' not in readme
+  assert '| `train.py` LI-MNV2 + LI-ASPP, per step | 33x33, batch 2 |' in \
+      readme
+  assert benchmark.format_markdown(results) in readme
 
 
-def test_training_entries_are_positive_and_consistent(tiny_run):
-  entries = {e['model']: e for e in tiny_run['train']}
-  assert sorted(entries) == ['li_mnv2_li_aspp', 'mnv2_aspp']
-  for e in entries.values():
-    assert e['crop'] == [33, 33] and e['batch'] == 2
-    assert e['num_classes'] == 151  # the config's dataset, not the pixels'
-    for feed in ('records', 'memory'):
-      t = e[feed]
-      assert 0 < t['min_s'] <= t['median_s'] <= t['max_s']
-      assert len(t['times_s']) == 1
-    assert e['step_s_records'] == e['records']['median_s']
-    assert e['step_s_memory'] == e['memory']['median_s']
-    assert e['pipeline_headroom'] == pytest.approx(
-        e['step_s_memory'] / e['step_s_records'])
-    assert e['pipeline_only']['median_s'] > 0
-    assert e['forward_flops_per_image'] > 0 and e['trainable_params'] > 0
-    assert e['train_flops_per_step_estimate'] == pytest.approx(
-        3 * e['forward_flops_per_image'] * 2)
-    assert e['achieved_gflops'] == pytest.approx(
-        e['train_flops_per_step_estimate'] / e['step_s_memory'] / 1e9)
-    assert e['efficiency'] == pytest.approx(
-        e['achieved_gflops'] / tiny_run['peak_gflops'])
-  li, base = entries['li_mnv2_li_aspp'], entries['mnv2_aspp']
-  # LI layers add parameters (one per channel) and float operations.
-  assert li['trainable_params'] > base['trainable_params']
-  assert li['forward_flops_per_image'] > base['forward_flops_per_image']
+def test_update_readme_needs_the_markers(tmp_path):
+  path = tmp_path / 'README.md'
+  path.write_text('no markers\n')
+  with pytest.raises(wl.BenchmarkError, match='no <!-- bench:begin -->'):
+    benchmark.update_readme(str(path), 'table')
 
 
-def test_li_overhead_is_the_ratio_of_the_measurements(tiny_run):
-  rows = [r for r in tiny_run['li_overhead'] if r['kind'] == 'train']
-  train = {e['model']: e for e in tiny_run['train']}
-  assert len(rows) == 1
-  row = rows[0]
-  assert row['li_model'] == 'li_mnv2_li_aspp' and row['baseline'] == 'mnv2_aspp'
-  assert row['time_ratio'] == pytest.approx(
-      train['li_mnv2_li_aspp']['step_s_memory'] /
-      train['mnv2_aspp']['step_s_memory'])
-  assert row['time_ratio_records'] == pytest.approx(
-      train['li_mnv2_li_aspp']['step_s_records'] /
-      train['mnv2_aspp']['step_s_records'])
-  assert row['flop_ratio'] == pytest.approx(
-      train['li_mnv2_li_aspp']['forward_flops_per_image'] /
-      train['mnv2_aspp']['forward_flops_per_image'])
-  assert 1.0 < row['flop_ratio'] < 1.2
-
-
-def test_eval_overhead_pairs_each_li_config_with_its_baseline():
-  def entry(config, flags, seconds, flops):
-    return {'config': config, 'extra_flags': flags, 'crop': [257, 257],
-            'seconds_per_image': seconds, 'eval_flops': flops}
-  li_config, _, baseline = benchmark.MODELS['li_mnv2_li_aspp']
-  base_config, base_flags, _ = benchmark.MODELS[baseline]
-  entries = [entry(li_config, [], 0.3, 110.0),
-             entry(base_config, base_flags, 0.2, 100.0),
-             entry('config/PASCAL_VOC2012/liMnv2_liAspp.ini', [], 9.0, 1.0)]
-  rows = benchmark.li_overhead([], entries)
-  assert rows == [{'kind': 'eval', 'li_model': 'li_mnv2_li_aspp',
-                   'baseline': 'mnv2_aspp', 'crop': [257, 257],
-                   'time_ratio': pytest.approx(1.5),
-                   'flop_ratio': pytest.approx(1.1)}]
-
-
-def test_table_lists_every_measurement(tiny_run):
-  table = benchmark.format_table(tiny_run)
-  assert 'Dense matmul 128' in table
-  assert table.count('li_mnv2_li_aspp') >= 2
-  assert 'LI overhead' in table and 'headroom' in table
+def test_workers_alternate_the_order_of_the_builds(monkeypatch):
+  calls = []
+  monkeypatch.setattr(benchmark, 'run_worker',
+                      lambda python, figure, *a: calls.append((figure,
+                                                               python)) or {})
+  settings = dict(benchmark.FULL, figures=['test_li_mnv2'], rounds=2)
+  runs = benchmark.measure(settings, [('reference', 'ref'),
+                                      ('default', 'new')], 'data', 'work')
+  assert calls == [('test_li_mnv2', 'ref'), ('test_mnv2', 'new'),
+                   ('test_li_mnv2', 'new'),
+                   ('test_li_mnv2', 'new'), ('test_mnv2', 'new'),
+                   ('test_li_mnv2', 'ref')]
+  assert len(runs[('test_li_mnv2', 'reference')]) == 2
 
 
 @pytest.mark.parametrize('argv, message', [
-    (['--models=li_mnv2'], "unknown model 'li_mnv2'"),
-    (['--eval_configs=config/nope.ini'], 'config/nope.ini not found'),
-    (['--num_images=2'], '--num_images must be at least'),
+    (['--figures=train_li'], "unknown figure 'train_li'"),
+    (['--rounds=0'], '--rounds and --repeats must be >= 1'),
+    (['--reference_python=/nonexistent/python'],
+     'no reference interpreter at /nonexistent/python'),
 ])
 def test_bad_arguments_are_one_line_errors(argv, message, capsys, tmp_path):
   status = benchmark.main(argv + ['--output=%s' % (tmp_path / 'r.json'),
@@ -135,19 +98,27 @@ def test_bad_arguments_are_one_line_errors(argv, message, capsys, tmp_path):
   assert not (tmp_path / 'r.json').exists()
 
 
-def test_bad_crop_is_rejected_by_argparse(capsys):
-  with pytest.raises(SystemExit) as exit_info:
-    benchmark.main(['--train_crops=8'])
-  assert exit_info.value.code == 2
-  assert 'crops >= 17' in capsys.readouterr().err
+def test_figures_are_the_issue_figures():
+  full = benchmark.settings_from_args(benchmark.parse_args([]))
+  assert full['figures'] == list(benchmark.LI_FIGURES)
+  assert full['rounds'] >= 3
+  assert wl.FIGURES['test_li_mnv2'][3:] == (513, 1)
+  assert wl.FIGURES['train_li_r50'][3:] == (129, 4)
+  for figure, baseline in wl.LI_BASELINES.items():
+    assert wl.FIGURES[figure][:2] == wl.FIGURES[baseline][:2]
+    assert wl.FIGURES[baseline][2]  # the baseline flags switch LI off
+  quick = benchmark.settings_from_args(benchmark.parse_args(['--quick']))
+  assert quick['figures'] == ['test_li_mnv2', 'train_li_mnv2']
+  with pytest.raises(wl.BenchmarkError, match="unknown figure 'nope'"):
+    wl.figure_config('nope', 'data')
 
 
 def test_time_calls_counts_warmup_and_repeats():
   calls = []
-  times = benchmark.time_calls(lambda: calls.append(1), 2, 3)
+  times = wl.time_calls(lambda: calls.append(1), 2, 3)
   assert len(calls) == 5 and len(times) == 3 and min(times) >= 0
-  with pytest.raises(benchmark.BenchmarkError):
-    benchmark.time_calls(lambda: None, 0, 0)
+  with pytest.raises(wl.BenchmarkError):
+    wl.time_calls(lambda: None, 0, 0)
 
 
 def test_backend_comparison_metric(tmp_path):
@@ -172,16 +143,8 @@ def test_backend_comparison_metric(tmp_path):
   assert result['relative_difference'] == pytest.approx(1e-3)
 
 
-def test_full_and_quick_settings_cover_the_issue():
-  full = benchmark.settings_from_args(benchmark.parse_args([]))
-  assert full['train_crops'] == [257, 129] and full['batch'] == 4
-  assert full['eval_baselines'] and len(full['shipped']) == 4
-  assert len(full['models']) == 4
-  quick = benchmark.settings_from_args(benchmark.parse_args(['--quick']))
-  assert quick['quick'] and quick['train_crops'] == [129]
-  assert quick['batch'] == 4 and quick['eval_baselines']
-  custom = benchmark.settings_from_args(benchmark.parse_args(
-      ['--train_crops=65,33', '--repeats=2', '--warmup=0']))
-  assert custom['train_crops'] == [65, 33]
-  assert custom['train_repeats'] == custom['eval_repeats'] == 2
-  assert custom['train_warmup'] == custom['eval_warmup'] == 0
+def test_backend_cases_name_known_models():
+  with pytest.raises(wl.BenchmarkError, match="unknown model 'li_x'"):
+    benchmark_backends._parse_cases('eval:li_x:129:1')
+  assert benchmark_backends._parse_cases('train:li_mnv2_li_aspp:65:2') == (
+      ('train', 'li_mnv2_li_aspp', 65, 2),)

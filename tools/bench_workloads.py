@@ -1,0 +1,343 @@
+"""The timed workloads of the benchmarks, and the worker process that runs one.
+
+A *figure* is one unit of work the README quotes: ``test.py``'s graph per
+image or ``train.py``'s train op per step, for one shipped config at one
+crop.  ``python -m tools.bench_workloads --figure NAME ...`` builds that
+graph in a fresh process under whichever Python (and so TensorFlow build)
+runs it, times it and writes a JSON result: timings, peak resident memory
+of the process, the TensorFlow build, and outputs the drivers compare
+across builds.  ``tools/benchmark.py`` and ``tools/benchmark_backends.py``
+run these workers side by side.
+
+Only the pixels are synthetic: every graph is the one of its config
+(classes, crops, rates, LI placement), with ``dataset_dir`` pointed at
+generated synthetic-shapes TFRecords and the initial checkpoint switched off.
+Weights come from a checkpoint the first worker of a figure writes and every
+later worker restores, so all builds run the same numbers.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+if __package__ in (None, ''):  # run as a script: make the repo importable
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+      __file__))))
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import numpy as np  # noqa: E402
+import tensorflow.compat.v1 as tf  # noqa: E402
+
+from dataset_generation import build_voc2012_data  # noqa: E402
+from dataset_generation import make_synthetic_shapes  # noqa: E402
+from li_programs import config as config_lib  # noqa: E402
+from li_programs import evaluation  # noqa: E402
+from li_programs import session_config as sc  # noqa: E402
+from li_programs import training_graph  # noqa: E402
+from libs.core import tf_compat  # noqa: E402
+from libs.datasets import data_generator  # noqa: E402
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEED = 1234
+
+_MNV2_BASELINE = ['--model_variant=mobilenet_v2', '--dpn_variant=aspp']
+_R50_BASELINE = ['--model_variant=resnet_v1_50_beta', '--dpn_variant=aspp']
+# name -> (mode, config relative to the repo, extra flags, crop, batch).
+# The crops and batch are those of the figures the project quotes: test.py
+# at 513x513 on CelebAMask-HQ, train.py at 129x129, batch 4, on ADE20K.
+FIGURES = {
+    'test_li_mnv2': ('eval', 'config/CelebAMask_HQ/liMnv2_liAspp.ini', [],
+                     513, 1),
+    'train_li_mnv2': ('train', 'config/ADE20K/liMnv2_liAspp.ini', [], 129, 4),
+    'test_li_r50': ('eval', 'config/CelebAMask_HQ/liResnet50_liAspp_dcd.ini',
+                    [], 513, 1),
+    'train_li_r50': ('train', 'config/ADE20K/liResnet50_liAspp_dcd.ini', [],
+                     129, 4),
+    # The same graphs without LI (MobileNetV2 + ASPP, ResNet-50-beta + ASPP
+    # + decoder): the LI overhead is the time ratio against these.
+    'test_mnv2': ('eval', 'config/CelebAMask_HQ/liMnv2_liAspp.ini',
+                  _MNV2_BASELINE, 513, 1),
+    'train_mnv2': ('train', 'config/ADE20K/liMnv2_liAspp.ini', _MNV2_BASELINE,
+                   129, 4),
+    'test_r50': ('eval', 'config/CelebAMask_HQ/liResnet50_liAspp_dcd.ini',
+                 _R50_BASELINE, 513, 1),
+    'train_r50': ('train', 'config/ADE20K/liResnet50_liAspp_dcd.ini',
+                  _R50_BASELINE, 129, 4),
+}
+LI_BASELINES = {'test_li_mnv2': 'test_mnv2', 'train_li_mnv2': 'train_mnv2',
+                'test_li_r50': 'test_r50', 'train_li_r50': 'train_r50'}
+
+
+class BenchmarkError(ValueError):
+  """Bad benchmark arguments or a failed worker (one-line message)."""
+
+
+# --------------------------------------------------------------------------
+# Timing, memory and machine facts.
+
+def time_calls(fn, warmup, repeats):
+  """Runs ``fn`` ``warmup`` times untimed, then returns ``repeats`` timings."""
+  if repeats < 1 or warmup < 0:
+    raise BenchmarkError('repeats must be >= 1 and warmup >= 0, got %r, %r'
+                         % (repeats, warmup))
+  for _ in range(warmup):
+    fn()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  return times
+
+
+def summarize(times):
+  """Median, min, max and all timings (seconds)."""
+  return {'median_s': statistics.median(times), 'min_s': min(times),
+          'max_s': max(times), 'times_s': [round(t, 6) for t in times]}
+
+
+def log(message):
+  """A timestamped progress line on stderr."""
+  sys.stderr.write('[bench %s] %s\n' % (time.strftime('%H:%M:%S'), message))
+  sys.stderr.flush()
+
+
+def peak_rss_mib():
+  """Peak resident memory of this process so far, MiB (Linux: KiB units)."""
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def loadavg():
+  try:
+    return [round(x, 2) for x in os.getloadavg()]
+  except OSError:
+    return None
+
+
+def machine_info():
+  """CPU model and flags, usable CPUs, memory (timings are wall time)."""
+  info = {'hostname': platform.node(), 'os_cpu_count': os.cpu_count(),
+          'python': platform.python_version(), 'cpu': None, 'cpu_flags': []}
+  try:
+    info['usable_cpus'] = len(os.sched_getaffinity(0))
+  except AttributeError:
+    info['usable_cpus'] = os.cpu_count()
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        key, _, value = line.partition(':')
+        if key.strip() == 'model name' and not info['cpu']:
+          info['cpu'] = value.strip()
+        elif key.strip() == 'flags' and not info['cpu_flags']:
+          info['cpu_flags'] = sorted(set(value.split()) & {
+              'avx', 'avx2', 'fma', 'avx512f', 'avx512_vnni'})
+    with open('/proc/meminfo') as f:
+      info['memory_gib'] = round(int(f.readline().split()[1]) / 2.0 ** 20, 1)
+  except (IOError, ValueError, IndexError):
+    pass
+  return info
+
+
+def tensorflow_info():
+  """Version and build facts of the TensorFlow this process imported."""
+  return {'version': tf.version.VERSION, 'mkl_enabled': sc.is_mkl_build(),
+          'cuda_build': bool(tf.test.is_built_with_cuda()),
+          'python': platform.python_version()}
+
+
+# --------------------------------------------------------------------------
+# Data and configs.
+
+def make_bench_records(root, num_images, image_size, seed=0):
+  """Synthetic-shapes train/val TFRecords under ``root``; returns their folder.
+
+  Labels are classes 0-4 without the 255 ignore band, valid for every
+  benchmarked dataset.  An earlier set with the same parameters (recorded
+  in a stamp file) is reused.
+  """
+  stamp = {'num_images': num_images, 'image_size': image_size, 'seed': seed,
+           'ignore_width': 0}
+  tfrecord_dir = os.path.join(root, 'tfrecord')
+  stamp_path = os.path.join(root, 'stamp.json')
+  if os.path.isfile(stamp_path):
+    with open(stamp_path) as f:
+      if json.load(f) == stamp:
+        return tfrecord_dir
+  shutil.rmtree(root, ignore_errors=True)
+  raw = os.path.join(root, 'raw')
+  make_synthetic_shapes.write_dataset(raw, num_images, num_images, image_size,
+                                      image_size, seed=seed, ignore_width=0)
+  status = build_voc2012_data.main([
+      '--image_folder', os.path.join(raw, 'JPEGImages'),
+      '--semantic_segmentation_folder', os.path.join(raw, 'SegmentationClass'),
+      '--list_folder', os.path.join(raw, 'ImageSets', 'Segmentation'),
+      '--image_format', 'jpg', '--label_format', 'png',
+      '--output_dir', tfrecord_dir, '--num_shards', '2'])
+  if status:
+    raise BenchmarkError('building the benchmark TFRecords in %s failed'
+                         % tfrecord_dir)
+  shutil.rmtree(raw, ignore_errors=True)
+  with open(stamp_path, 'w') as f:
+    json.dump(stamp, f)
+  return tfrecord_dir
+
+
+def figure_config(name, dataset_dir, crop=None, batch=None):
+  """The loaded config of figure ``name``, its data redirected to the records.
+
+  ``crop``/``batch`` override the figure's (quick runs and tests).
+  """
+  if name not in FIGURES:
+    raise BenchmarkError('unknown figure %r; allowed values: %s'
+                         % (name, ', '.join(sorted(FIGURES))))
+  mode, config, flags, fig_crop, fig_batch = FIGURES[name]
+  crop = crop or fig_crop
+  batch = batch or fig_batch
+  flags = list(flags) + [
+      '--dataset_dir=%s' % dataset_dir,
+      '--snapshot_root=%s' % tempfile.gettempdir()]
+  if mode == 'train':
+    flags += ['--train_split=train', '--tf_initial_checkpoint=none',
+              '--num_clones=1', '--train_batch_size=%d' % batch,
+              '--train_crop_size=%d,%d' % (crop, crop)]
+    return config_lib.load_config(os.path.join(REPO_ROOT, config), 'train',
+                                  flags)
+  flags += ['--test_split=val', '--val_split=val',
+            '--eval_crop_size=%d,%d' % (crop, crop)]
+  return config_lib.load_config(os.path.join(REPO_ROOT, config), 'test',
+                                flags)
+
+
+# --------------------------------------------------------------------------
+# Graphs.
+
+def build_train_step(cfg, seed=SEED):
+  """train.py's train op fed by train.py's input pipeline (TFRecords).
+
+  Returns:
+    dict with 'graph', 'train_op', 'total_loss', 'init'.
+  """
+  descriptor = data_generator.get_descriptor(cfg.dataset)
+  graph = tf.Graph()
+  with graph.as_default():
+    tf.set_random_seed(seed)
+    samples, _ = training_graph.train_samples(cfg)
+    ops = training_graph.build_train_ops(cfg, samples,
+                                descriptor.num_classes,
+                                descriptor.ignore_label, train_dir=None)
+    init = [tf.global_variables_initializer(),
+            tf.local_variables_initializer()]
+  return {'graph': graph, 'train_op': ops.train_op,
+          'total_loss': ops.total_loss, 'init': init}
+
+
+def build_eval_step(cfg, seed=SEED):
+  """test.py's graph (records, batch 1) with a step that restarts the split.
+
+  Returns:
+    dict with 'graph', 'init', 'iterator', 'fetches'.
+  """
+  graph = tf.Graph()
+  with graph.as_default():
+    tf.set_random_seed(seed)
+    eval_graph = evaluation.build_eval_graph(
+        cfg, cfg.test_split, evaluation.eval_scales_of(cfg),
+        cfg.add_flipped_images)
+    init = [tf.global_variables_initializer(),
+            tf.local_variables_initializer()]
+  return {'graph': graph, 'init': init, 'iterator': eval_graph.iterator,
+          'fetches': eval_graph.fetches}
+
+
+def _restore_or_create(sess, init, checkpoint):
+  """Restores the figure's shared weights, or creates and saves them."""
+  saver = tf.train.Saver(tf.global_variables())
+  sess.run(init)
+  if checkpoint and os.path.isfile(checkpoint + '.index'):
+    saver.restore(sess, checkpoint)
+    return 'restored'
+  if checkpoint:
+    saver.save(sess, checkpoint, write_meta_graph=False)
+  return 'created'
+
+
+def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
+               crop=None, batch=None, session_kwargs=None):
+  """Times figure ``name`` in this process; returns the result dict."""
+  cfg = figure_config(name, dataset_dir, crop, batch)
+  mode = FIGURES[name][0]
+  start = time.perf_counter()
+  step = (build_train_step if mode == 'train' else build_eval_step)(cfg)
+  build_s = time.perf_counter() - start
+  config = sc.session_config(**(session_kwargs or {}))
+  with tf.Session(graph=step['graph'], config=config) as sess:
+    weights = _restore_or_create(sess, step['init'], checkpoint)
+    if mode == 'train':
+      first = float(sess.run(step['total_loss']))
+
+      def one():
+        sess.run(step['train_op'])
+      outputs = {'loss_before_first_step': first}
+    else:
+      sess.run(step['iterator'].initializer)
+      prediction = sess.run(step['fetches'])['prediction']
+      sess.run(step['iterator'].initializer)
+
+      def one():
+        try:
+          sess.run(step['fetches'])
+        except tf.errors.OutOfRangeError:
+          sess.run(step['iterator'].initializer)
+          sess.run(step['fetches'])
+      outputs = {'first_prediction_histogram': np.bincount(
+          prediction.ravel(), minlength=1).tolist()}
+    times = time_calls(one, warmup, repeats)
+  return {'figure': name, 'mode': mode, 'crop': list(cfg.train_crop_size
+                                                     if mode == 'train' else
+                                                     cfg.eval_crop_size),
+          'batch': cfg.train_batch_size if mode == 'train' else 1,
+          'timing': summarize(times), 'graph_build_s': round(build_s, 3),
+          'peak_rss_mib': round(peak_rss_mib(), 1), 'weights': weights,
+          'outputs': outputs, 'tensorflow': tensorflow_info()}
+
+
+def parse_args(argv):
+  parser = argparse.ArgumentParser(
+      prog='bench_workloads',
+      description='Time one benchmark figure in this process (worker).')
+  parser.add_argument('--figure', required=True, choices=sorted(FIGURES))
+  parser.add_argument('--dataset_dir', required=True)
+  parser.add_argument('--out', required=True, help='result JSON path')
+  parser.add_argument('--checkpoint', default=None,
+                      help='shared weights: restored if present, else saved')
+  parser.add_argument('--warmup', type=int, default=1)
+  parser.add_argument('--repeats', type=int, default=3)
+  parser.add_argument('--crop', type=int, default=None)
+  parser.add_argument('--batch', type=int, default=None)
+  parser.add_argument('--intra_op_threads', type=int, default=None)
+  parser.add_argument('--inter_op_threads', type=int, default=None)
+  return parser.parse_args(argv)
+
+
+def main(argv=None):
+  args = parse_args(sys.argv[1:] if argv is None else argv)
+  result = run_figure(
+      args.figure, args.dataset_dir, args.warmup, args.repeats,
+      args.checkpoint, args.crop, args.batch,
+      {'intra_op_threads': args.intra_op_threads,
+       'inter_op_threads': args.inter_op_threads})
+  with open(args.out, 'w') as f:
+    json.dump(result, f)
+  return 0
+
+
+if __name__ == '__main__':
+  tf_compat.use_graph_mode()
+  sys.exit(main())

@@ -62,9 +62,10 @@ def softmax_cross_entropy_loss(logits, labels, num_classes, ignore_label,
     weights = tf.cast(keep, tf.float32) * loss_weight
     # Ignored pixels get a harmless in-range class; their weight is 0.
     safe_labels = tf.where(keep, flat_labels, tf.zeros_like(flat_labels))
-    one_hot = tf.one_hot(safe_labels, num_classes, dtype=tf.float32)
-    pixel_losses = tf.nn.softmax_cross_entropy_with_logits_v2(
-        labels=tf.stop_gradient(one_hot), logits=flat_logits) * weights
+    # The sparse op computes the one-hot cross-entropy (same loss, same
+    # gradient softmax - one_hot) without materialising the one-hot labels.
+    pixel_losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=safe_labels, logits=flat_logits) * weights
 
     if top_k_percent_pixels == 1.0:
       total = tf.reduce_sum(pixel_losses)

@@ -5,7 +5,9 @@
 # each program (e.g. --dataset_dir=... --snapshot_root=... --num_clones=1).
 #
 # Environment:
-#   PYTHON        interpreter (default: <repo>/.venv/bin/python, else python3)
+#   PYTHON        interpreter (default: <repo>/.venv-tf2/bin/python, the fast
+#                 environment `make setup` builds, else <repo>/.venv/bin/python,
+#                 the reference TensorFlow 1.15.5, else python3)
 #   LI_CONFIG     config name inside config/<DATASET>/ (default per runner)
 #   LI_SNAPSHOTS  folder of the published snapshots
 #                 (default: <repo>/../LI-Convs-snapshots)
@@ -13,7 +15,9 @@
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 if [ -z "${PYTHON:-}" ]; then
-  if [ -x "$REPO_ROOT/.venv/bin/python" ]; then
+  if [ -x "$REPO_ROOT/.venv-tf2/bin/python" ]; then
+    PYTHON="$REPO_ROOT/.venv-tf2/bin/python"
+  elif [ -x "$REPO_ROOT/.venv/bin/python" ]; then
     PYTHON="$REPO_ROOT/.venv/bin/python"
   else
     PYTHON=python3

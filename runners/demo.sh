@@ -29,7 +29,7 @@
 #   DEMO_CROP     training and evaluation crop side (default: the config's)
 #   DEMO_BN_BATCHES  training batches averaged per checkpoint for the
 #                 batch-norm statistics (default 20)
-#   PYTHON        interpreter (default <repo>/.venv/bin/python)
+#   PYTHON        interpreter (default: as in common.sh, .venv-tf2 else .venv)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 

@@ -19,7 +19,7 @@
 #                 (default: <snapshot_root>/<config_name>/distributed_logs)
 #   WORKER_GPUS   CUDA_VISIBLE_DEVICES of each worker, ';'-separated, e.g.
 #                 "0;1" (default: every worker sees every GPU)
-#   PYTHON        interpreter (default: <repo>/.venv/bin/python)
+#   PYTHON        interpreter (default: as in common.sh, .venv-tf2 else .venv)
 # Ctrl-C or SIGTERM stops the workers (the chief saves a checkpoint first),
 # then the parameter servers. Exit status: the chief's.
 # For several machines start train.py yourself on each (see README).

@@ -268,9 +268,46 @@ def _restore_or_create(sess, init, checkpoint):
   return 'created'
 
 
+def op_profile(sess, fetch, graph, runs=2):
+  """Per-op CPU time of ``fetch`` from traced runs (RunMetadata step stats).
+
+  Returns:
+    dict: 'op_time_ms' (sum over ops but the input iterator's, which
+    counts waiting, per run), 'li_op_time_ms' (ops under
+    a ``lateral_inhibition`` scope), 'li_op_share' and 'by_type' (the eight
+    costliest op types, ms per run).
+  """
+  import tensorflow.compat.v1 as tf
+  options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
+  by_type, li_us = {}, 0.0
+  for _ in range(runs):
+    metadata = tf.RunMetadata()
+    sess.run(fetch, options=options, run_metadata=metadata)
+    for device in metadata.step_stats.dev_stats:
+      for node in device.node_stats:
+        name = node.node_name.split(':')[0]
+        try:
+          op_type = graph.get_operation_by_name(name).type
+        except KeyError:  # nodes the graph optimiser made or renamed
+          op_type = name
+        if 'Iterator' in op_type or 'Iterator' in name:
+          continue  # waiting for the input pipeline, not compute
+        by_type[op_type] = by_type.get(op_type, 0.0) + node.all_end_rel_micros
+        if 'lateral_inhibition' in name:
+          li_us += node.all_end_rel_micros
+  total = sum(by_type.values())
+  top = sorted(by_type.items(), key=lambda kv: -kv[1])[:8]
+  return {'op_time_ms': total / runs / 1e3, 'li_op_time_ms': li_us / runs / 1e3,
+          'li_op_share': li_us / total if total else 0.0,
+          'by_type': {k: round(v / runs / 1e3, 2) for k, v in top}}
+
+
 def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
-               crop=None, batch=None, session_kwargs=None):
-  """Times figure ``name`` in this process; returns the result dict."""
+               crop=None, batch=None, session_kwargs=None, trace=False):
+  """Times figure ``name`` in this process; returns the result dict.
+
+  ``trace``: also profile the ops of two more runs (``op_profile``).
+  """
   cfg = figure_config(name, dataset_dir, crop, batch)
   mode = FIGURES[name][0]
   start = time.perf_counter()
@@ -299,7 +336,15 @@ def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
       outputs = {'first_prediction_histogram': np.bincount(
           prediction.ravel(), minlength=1).tolist()}
     times = time_calls(one, warmup, repeats)
-  return {'figure': name, 'mode': mode, 'crop': list(cfg.train_crop_size
+    profile = None
+    if trace:
+      fetch = step['train_op'] if mode == 'train' else step['fetches']
+      try:
+        profile = op_profile(sess, fetch, step['graph'])
+      except tf.errors.OutOfRangeError:  # the split ran out: restart it
+        sess.run(step['iterator'].initializer)
+        profile = op_profile(sess, fetch, step['graph'])
+  return {'profile': profile, 'figure': name, 'mode': mode, 'crop': list(cfg.train_crop_size
                                                      if mode == 'train' else
                                                      cfg.eval_crop_size),
           'batch': cfg.train_batch_size if mode == 'train' else 1,
@@ -321,6 +366,8 @@ def parse_args(argv):
   parser.add_argument('--repeats', type=int, default=3)
   parser.add_argument('--crop', type=int, default=None)
   parser.add_argument('--batch', type=int, default=None)
+  parser.add_argument('--trace', action='store_true',
+                      help='also profile the ops (RunMetadata step stats)')
   parser.add_argument('--intra_op_threads', type=int, default=None)
   parser.add_argument('--inter_op_threads', type=int, default=None)
   return parser.parse_args(argv)
@@ -332,7 +379,7 @@ def main(argv=None):
       args.figure, args.dataset_dir, args.warmup, args.repeats,
       args.checkpoint, args.crop, args.batch,
       {'intra_op_threads': args.intra_op_threads,
-       'inter_op_threads': args.inter_op_threads})
+       'inter_op_threads': args.inter_op_threads}, args.trace)
   with open(args.out, 'w') as f:
     json.dump(result, f)
   return 0

@@ -59,7 +59,8 @@ TITLES = {'test_li_mnv2': '`test.py` LI-MNV2 + LI-ASPP, per image',
           'train_li_r50': '`train.py` LI-R50 + LI-ASPP + decoder, per step'}
 
 
-def run_worker(python, figure, settings, dataset_dir, work_dir, tag):
+def run_worker(python, figure, settings, dataset_dir, work_dir, tag,
+               trace=False):
   """One worker process; returns its result dict."""
   mode = wl.FIGURES[figure][0]
   crop = settings['train_crop'] if mode == 'train' else settings['test_crop']
@@ -71,6 +72,8 @@ def run_worker(python, figure, settings, dataset_dir, work_dir, tag):
          '--repeats', str(settings['repeats'])]
   if crop:
     cmd += ['--crop', str(crop)]
+  if trace:
+    cmd.append('--trace')
   if settings['batch'] and mode == 'train':
     cmd += ['--batch', str(settings['batch'])]
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
@@ -99,6 +102,7 @@ def measure(settings, backends, dataset_dir, work_dir):
   """
   runs = {}
   default = backends[-1]
+  last = settings['rounds'] - 1
   for rnd in range(settings['rounds']):
     order = backends if rnd % 2 == 0 else backends[::-1]
     for figure in settings['figures']:
@@ -109,8 +113,10 @@ def measure(settings, backends, dataset_dir, work_dir):
       for fig, (name, python) in plan:
         wl.log('round %d/%d: %s under %s' % (rnd + 1, settings['rounds'], fig,
                                            name))
+        # The last round of the default build also profiles the ops.
         result = run_worker(python, fig, settings, dataset_dir, work_dir,
-                            '%s_%d' % (name, rnd))
+                            '%s_%d' % (name, rnd),
+                            trace=rnd == last and (name, python) == default)
         runs.setdefault((fig, name), []).append(result)
   return runs
 
@@ -158,6 +164,10 @@ def summarize_runs(runs, settings, backends, dataset_dir, count_flops=True):
       row['baseline'] = baseline
       row['baseline_s'] = base_s
       row['li_time_overhead'] = row['default_s'] / base_s - 1.0
+      profile = new[-1].get('profile')
+      if profile:
+        row['li_op_share'] = profile['li_op_share']
+        row['default_op_profile'] = profile
       if count_flops:
         row['li_flop_overhead'] = flop_ratio(figure, settings,
                                              dataset_dir) - 1.0
@@ -170,7 +180,8 @@ def format_markdown(results):
   ref, new = results['backends'][0], results['backends'][-1]
   lines = [
       '| figure | crop | %s | %s (default) | speedup | peak memory '
-      '(reference / default) | LI overhead: time / FLOPs |'
+      '(reference / default) | LI: time overhead / share of op time / '
+      'FLOP overhead |'
       % (ref['tensorflow'], new['tensorflow']),
       '|---|---|---|---|---|---|---|']
   for row in results['rows']:
@@ -179,8 +190,10 @@ def format_markdown(results):
       crop += ', batch %d' % row['batch']
     overhead = '–'
     if 'li_time_overhead' in row:
-      overhead = '%+.1f%% / %s' % (
+      overhead = '%+.1f%% / %s / %s' % (
           100 * row['li_time_overhead'],
+          '%.1f%%' % (100 * row['li_op_share']) if 'li_op_share' in row
+          else '–',
           '%+.1f%%' % (100 * row['li_flop_overhead'])
           if 'li_flop_overhead' in row else '–')
     lines.append('| %s | %s | %.3f s | %.3f s | %.2fx | %.0f / %.0f MiB | %s |'

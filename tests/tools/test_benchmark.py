@@ -50,6 +50,12 @@ def test_rows_hold_both_builds_ratio_memory_and_li_overhead(tiny_run):
       row['default_s'] / row['baseline_s'] - 1)
   # LI adds a little compute: one depthwise 3x3 per LI layer.
   assert 0 < row['li_flop_overhead'] < 0.2
+  # The default build's last round was traced: LI ops are a small, nonzero
+  # share of the op time, and the costliest op types are listed.
+  profile = row['default_op_profile']
+  assert 0 < row['li_op_share'] == profile['li_op_share'] < 0.5
+  assert 0 < profile['li_op_time_ms'] < profile['op_time_ms']
+  assert 'Conv2D' in ' '.join(profile['by_type'])
 
 
 def test_readme_block_is_replaced_by_the_table(tiny_run):
@@ -71,8 +77,8 @@ def test_update_readme_needs_the_markers(tmp_path):
 def test_workers_alternate_the_order_of_the_builds(monkeypatch):
   calls = []
   monkeypatch.setattr(benchmark, 'run_worker',
-                      lambda python, figure, *a: calls.append((figure,
-                                                               python)) or {})
+                      lambda python, figure, *a, **k: calls.append(
+                          (figure, python)) or {})
   settings = dict(benchmark.FULL, figures=['test_li_mnv2'], rounds=2)
   runs = benchmark.measure(settings, [('reference', 'ref'),
                                       ('default', 'new')], 'data', 'work')

@@ -2,8 +2,8 @@
 #
 # `make setup` builds two environments: .venv, the reference stack
 # (TensorFlow 1.15.5, Python 3.7) that `make test` checks, and .venv-tf2,
-# the fast default that the runners use (TensorFlow 2.x, measured 1.3-2.3x
-# faster on CPUs by `make bench`), when a Python 3.9-3.12 is found
+# the fast default that the runners use (TensorFlow 2.x; `make bench`
+# compares the two on this machine), when a Python 3.9-3.12 is found
 # (FAST=0 skips it). Pick the interpreter with PYTHON=...
 #
 # TF=1 (default): TensorFlow 1.15.5 on Python 3.7 in .venv, the reference

@@ -50,7 +50,7 @@ LI_FIGURES = ('test_li_mnv2', 'train_li_mnv2', 'test_li_r50', 'train_li_r50')
 FULL = dict(figures=list(LI_FIGURES), rounds=3, repeats=3, warmup=1,
             test_crop=None, train_crop=None, batch=None)
 QUICK = dict(figures=['test_li_mnv2', 'train_li_mnv2'], rounds=2, repeats=3,
-             warmup=1, test_crop=257, train_crop=None, batch=None)
+             warmup=1, test_crop=None, train_crop=None, batch=None)
 README_BEGIN = '<!-- bench:begin -->'
 README_END = '<!-- bench:end -->'
 TITLES = {'test_li_mnv2': '`test.py` LI-MNV2 + LI-ASPP, per image',
@@ -238,7 +238,7 @@ def parse_args(argv):
       prog='benchmark', description='make bench: the default TensorFlow '
       'build against the reference tensorflow==1.15.5, side by side.')
   parser.add_argument('--quick', action='store_true',
-                      help='MobileNetV2 figures only, test at 257x257')
+                      help='the MobileNetV2 figures only, two rounds')
   parser.add_argument('--reference_python', default=REFERENCE_PYTHON)
   parser.add_argument('--figures', default=None,
                       help='comma-separated, of: %s' % ', '.join(LI_FIGURES))

@@ -18,6 +18,9 @@ SHARED_DIR = os.path.join(os.path.dirname(REPO_ROOT), 'shared')
 REFERENCE_GRAPHS_DIR = os.path.join(TESTS_DIR, 'data', 'reference_graphs')
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+# The runners default to .venv-tf2 when it exists; the shell scripts the
+# tests start must run on the interpreter (and TensorFlow) under test.
+os.environ['PYTHON'] = sys.executable
 for _path in (TESTS_DIR, REPO_ROOT):
   if _path not in sys.path:
     sys.path.insert(0, _path)

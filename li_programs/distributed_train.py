@@ -13,7 +13,7 @@ import tensorflow.compat.v1 as tf
 
 from libs.core import progress
 from li_programs import train_checkpoints
-from li_programs import distributed_training as distributed
+from li_programs import distributed_runtime as distributed
 from li_programs import random_seed
 from li_programs import session_config
 from li_programs import train_utils

@@ -14,7 +14,7 @@ import tensorflow.compat.v1 as tf
 import program_helpers as h
 from li_programs import cluster as cl
 from li_programs import config as config_lib
-from li_programs import distributed_training as dt
+from li_programs import distributed_runtime as dt
 from li_programs import cli
 from li_programs import distributed_train
 from li_programs import train_utils

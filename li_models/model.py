@@ -8,6 +8,7 @@ graph of any call has the checkpoint's variable set exactly once.
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from libs.core import atrous
 from libs.core import utils
 from li_models import decoder
 from li_models import dpn
@@ -81,14 +82,16 @@ def get_branch_logits(features, num_classes, atrous_rates=None,
 
 def _get_logits(images, options, weight_decay, reuse, is_training,
                 fine_tune_batch_norm):
-  features, end_points = extract_features(
-      images, options, weight_decay=weight_decay, reuse=reuse,
-      is_training=is_training, fine_tune_batch_norm=fine_tune_batch_norm)
-  if options.decoder_output_stride:
-    features = decoder.refine_by_decoder(
-        features, end_points, options, crop_size=options.crop_size,
-        weight_decay=weight_decay, reuse=reuse, is_training=is_training,
-        fine_tune_batch_norm=fine_tune_batch_norm)
+  with slim.arg_scope([atrous.conv2d, atrous.depthwise_conv2d],
+                      method=options.atrous_method):
+    features, end_points = extract_features(
+        images, options, weight_decay=weight_decay, reuse=reuse,
+        is_training=is_training, fine_tune_batch_norm=fine_tune_batch_norm)
+    if options.decoder_output_stride:
+      features = decoder.refine_by_decoder(
+          features, end_points, options, crop_size=options.crop_size,
+          weight_decay=weight_decay, reuse=reuse, is_training=is_training,
+          fine_tune_batch_norm=fine_tune_batch_norm)
   return {
       output: get_branch_logits(
           features, num_classes, options.atrous_rates,

@@ -11,6 +11,7 @@ summed sizes of the trainable variables.
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from libs.core import atrous
 from li_models import model
 
 PREDICTION_NAME = 'prediction'
@@ -81,10 +82,16 @@ def float_ops_of(graph, output_name):
 def count_flops_and_params(model_options, crop_size):
   """(float operations, trainable parameters) of the batch-1 eval graph.
 
+  FLOPs are those of the original op graph (atrous convolutions through
+  space-to-batch), the figure published for these models; the ``taps``
+  method skips taps that only see padding, so its graph counts slightly
+  fewer.
+
   Args:
     model_options: ``li_models.model_options.ModelOptions``.
     crop_size: [height, width] of the evaluation input.
   """
-  graph, output_name = build_eval_graph(model_options, crop_size)
+  graph, output_name = build_eval_graph(
+      model_options._replace(atrous_method=atrous.SPACE_TO_BATCH), crop_size)
   params = trainable_parameter_count(graph)
   return float_ops_of(graph, output_name), params

@@ -8,6 +8,7 @@ their group; keep one line per option.
 """
 import collections
 
+from libs.core import atrous
 from li_models import registry
 
 Option = collections.namedtuple(
@@ -131,6 +132,10 @@ OPTIONS = [
          'Resized sizes are rounded up to a multiple of this plus one; '
          'the long side stays below the largest such size under '
          'max_resize_value.'),
+    _opt('atrous_method', 'str', 'taps', _ALL_MODES,
+         'How atrous convolutions run: taps (per layer the cheaper of '
+         'shifted-tap sums and space-to-batch; same variables and results) '
+         'or space_to_batch (op for op the original).', atrous.METHODS),
     _opt('intra_op_threads', 'int', None, _ALL_MODES,
          'Threads inside one op (None: every usable CPU; 0: TF default).'),
     _opt('inter_op_threads', 'int', None, _ALL_MODES,

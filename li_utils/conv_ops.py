@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from libs.core import atrous
 from libs.core import utils
 
 LI_SCOPE = 'lateral_inhibition'
@@ -320,9 +321,10 @@ def expanded_conv_with_lateral_inhibition(
       net = lateral_inhibition_layer(tf.nn.relu(net), scope=LI_SCOPE,
                                      **li_kwargs)
       endpoints['lateral_inhibition_output'] = net
-    net = slim.separable_conv2d(net, None, kernel_size, depth_multiplier=1,
-                                stride=stride, rate=rate, padding=padding,
-                                normalizer_fn=normalizer_fn, scope='depthwise')
+    net = atrous.depthwise_conv2d(net, kernel_size, stride=stride, rate=rate,
+                                  padding=padding,
+                                  normalizer_fn=normalizer_fn,
+                                  scope='depthwise')
     endpoints['depthwise_output'] = net
     net = slim.conv2d(net, num_outputs, 1, normalizer_fn=normalizer_fn,
                       activation_fn=project_activation_fn, scope='project')
@@ -374,8 +376,12 @@ def li_resnet_bottleneck(inputs, depth, depth_bottleneck, stride, unit_rate=1,
     if li_location == 'after_conv1':
       net = lateral_inhibition_layer(tf.nn.relu(net), scope=LI_SCOPE,
                                      **li_kwargs)
-    net = resnet_utils.conv2d_same(net, depth_bottleneck, 3, stride,
-                                   rate=rate * unit_rate, scope='conv2')
+    if stride == 1:
+      net = atrous.conv2d(net, depth_bottleneck, 3, rate=rate * unit_rate,
+                          padding='SAME', scope='conv2')
+    else:
+      net = resnet_utils.conv2d_same(net, depth_bottleneck, 3, stride,
+                                     rate=rate * unit_rate, scope='conv2')
     net = slim.conv2d(net, depth, [1, 1], stride=1, activation_fn=None,
                       scope='conv3')
     output = tf.nn.relu(shortcut + net)

@@ -10,6 +10,8 @@ graphs: a separable convolution called ``<scope>`` owns
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from libs.core import atrous
+
 
 def scale_dimension(dim, scale):
   """Size of a feature map of extent ``dim`` after scaling by ``scale``.
@@ -45,8 +47,8 @@ def depthwise_then_pointwise(inputs, filters, kernel_size=3, rate=1,
   Creates ``depthwise/depthwise_weights`` and ``pointwise/weights``; shared by
   ``split_separable_conv2d`` and the LI separable conv of ``conv_ops``.
   """
-  net = slim.separable_conv2d(
-      inputs, None, kernel_size=kernel_size, depth_multiplier=1, rate=rate,
+  net = atrous.depthwise_conv2d(
+      inputs, kernel_size, rate=rate,
       weights_initializer=tf.truncated_normal_initializer(
           stddev=depthwise_weights_initializer_stddev),
       weights_regularizer=None, scope='depthwise')

@@ -8,7 +8,7 @@ graph of any call has the checkpoint's variable set exactly once.
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
-from libs.core import atrous
+from libs.core import conv_layers
 from libs.core import utils
 from li_models import decoder
 from li_models import dpn
@@ -82,8 +82,9 @@ def get_branch_logits(features, num_classes, atrous_rates=None,
 
 def _get_logits(images, options, weight_decay, reuse, is_training,
                 fine_tune_batch_norm):
-  with slim.arg_scope([atrous.conv2d, atrous.depthwise_conv2d],
-                      method=options.atrous_method):
+  with slim.arg_scope([conv_layers.conv2d, conv_layers.depthwise_conv2d,
+                       conv_layers.relu],
+                      op_graph=options.op_graph):
     features, end_points = extract_features(
         images, options, weight_decay=weight_decay, reuse=reuse,
         is_training=is_training, fine_tune_batch_norm=fine_tune_batch_norm)

@@ -15,7 +15,7 @@ _COPIED = (
     'aspp_with_separable_conv', 'li_aspp_name_scope_compatible',
     'decoder_output_stride', 'decoder_use_separable_conv', 'multi_grid',
     'depth_multiplier', 'logits_kernel_size', 'merge_method', 'atrous_rates',
-    'atrous_method',
+    'op_graph',
     'output_stride', 'divisible_by', 'prediction_with_upsampled_logits',
     'li_zones_dpn', 'li_decay_stds_dpn', 'li_rates_dpn',
     'li_weight_initilizer_min_max_dpn', 'li_zones_backbone',

@@ -8,7 +8,7 @@ their group; keep one line per option.
 """
 import collections
 
-from libs.core import atrous
+from libs.core import conv_layers
 from li_models import registry
 
 Option = collections.namedtuple(
@@ -132,10 +132,11 @@ OPTIONS = [
          'Resized sizes are rounded up to a multiple of this plus one; '
          'the long side stays below the largest such size under '
          'max_resize_value.'),
-    _opt('atrous_method', 'str', 'taps', _ALL_MODES,
-         'How atrous convolutions run: taps (per layer the cheaper of '
-         'shifted-tap sums and space-to-batch; same variables and results) '
-         'or space_to_batch (op for op the original).', atrous.METHODS),
+    _opt('op_graph', 'str', 'fast', _ALL_MODES,
+         'fast: atrous convolutions from shifted taps where cheaper, '
+         'BatchNorm folded into depthwise convolutions at inference; '
+         'original: op for op the original graph.  Same variables, results '
+         'equal up to float rounding.', conv_layers.OP_GRAPHS),
     _opt('intra_op_threads', 'int', None, _ALL_MODES,
          'Threads inside one op (None: every usable CPU; 0: TF default).'),
     _opt('inter_op_threads', 'int', None, _ALL_MODES,

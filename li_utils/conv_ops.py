@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
-from libs.core import atrous
+from libs.core import conv_layers
 from libs.core import utils
 
 LI_SCOPE = 'lateral_inhibition'
@@ -249,7 +249,7 @@ def split_separable_conv2d_with_lateral_inhibition(
   ``<scope>/depthwise/depthwise_weights``, ``<scope>/pointwise/weights``.
   """
   with tf.variable_scope(scope, default_name='li_separable_conv'):
-    net = tf.nn.relu(inputs)
+    net = conv_layers.relu(inputs)
     net = lateral_inhibition_layer(
         net, scope=LI_SCOPE,
         **_li_kwargs(li_zone, li_decay_std, li_rate, li_activation_fn,
@@ -308,7 +308,7 @@ def expanded_conv_with_lateral_inhibition(
     input_depth = tf.dimension_value(input_tensor.shape[3])
     net = input_tensor
     if li_location == 'after_input':
-      net = lateral_inhibition_layer(tf.nn.relu(net), scope=LI_SCOPE,
+      net = lateral_inhibition_layer(conv_layers.relu(net), scope=LI_SCOPE,
                                      **li_kwargs)
       endpoints['lateral_inhibition_output'] = net
     inner_size = (expansion_size(input_depth) if callable(expansion_size)
@@ -318,10 +318,10 @@ def expanded_conv_with_lateral_inhibition(
                         scope='expand')
       endpoints['expansion_output'] = net
     if li_location == 'after_expansion':
-      net = lateral_inhibition_layer(tf.nn.relu(net), scope=LI_SCOPE,
+      net = lateral_inhibition_layer(conv_layers.relu(net), scope=LI_SCOPE,
                                      **li_kwargs)
       endpoints['lateral_inhibition_output'] = net
-    net = atrous.depthwise_conv2d(net, kernel_size, stride=stride, rate=rate,
+    net = conv_layers.depthwise_conv2d(net, kernel_size, stride=stride, rate=rate,
                                   padding=padding,
                                   normalizer_fn=normalizer_fn,
                                   scope='depthwise')
@@ -370,14 +370,14 @@ def li_resnet_bottleneck(inputs, depth, depth_bottleneck, stride, unit_rate=1,
                              activation_fn=None, scope='shortcut')
     net = inputs
     if li_location == 'before_conv1':
-      net = lateral_inhibition_layer(tf.nn.relu(net), scope=LI_SCOPE,
+      net = lateral_inhibition_layer(conv_layers.relu(net), scope=LI_SCOPE,
                                      **li_kwargs)
     net = slim.conv2d(net, depth_bottleneck, [1, 1], stride=1, scope='conv1')
     if li_location == 'after_conv1':
-      net = lateral_inhibition_layer(tf.nn.relu(net), scope=LI_SCOPE,
+      net = lateral_inhibition_layer(conv_layers.relu(net), scope=LI_SCOPE,
                                      **li_kwargs)
     if stride == 1:
-      net = atrous.conv2d(net, depth_bottleneck, 3, rate=rate * unit_rate,
+      net = conv_layers.conv2d(net, depth_bottleneck, 3, rate=rate * unit_rate,
                           padding='SAME', scope='conv2')
     else:
       net = resnet_utils.conv2d_same(net, depth_bottleneck, 3, stride,

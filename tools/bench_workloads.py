@@ -37,6 +37,7 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 
 from dataset_generation import build_voc2012_data  # noqa: E402
 from dataset_generation import make_synthetic_shapes  # noqa: E402
+from libs.core import conv_layers  # noqa: E402
 from li_programs import config as config_lib  # noqa: E402
 from li_programs import evaluation  # noqa: E402
 from li_programs import session_config as sc  # noqa: E402
@@ -189,10 +190,12 @@ def make_bench_records(root, num_images, image_size, seed=0):
   return tfrecord_dir
 
 
-def figure_config(name, dataset_dir, crop=None, batch=None):
+def figure_config(name, dataset_dir, crop=None, batch=None,
+                  op_graph=conv_layers.FAST):
   """The loaded config of figure ``name``, its data redirected to the records.
 
-  ``crop``/``batch`` override the figure's (quick runs and tests).
+  ``crop``/``batch`` override the figure's (quick runs and tests);
+  ``op_graph`` is the config option of that name.
   """
   if name not in FIGURES:
     raise BenchmarkError('unknown figure %r; allowed values: %s'
@@ -202,7 +205,8 @@ def figure_config(name, dataset_dir, crop=None, batch=None):
   batch = batch or fig_batch
   flags = list(flags) + [
       '--dataset_dir=%s' % dataset_dir,
-      '--snapshot_root=%s' % tempfile.gettempdir()]
+      '--snapshot_root=%s' % tempfile.gettempdir(),
+      '--op_graph=%s' % op_graph]
   if mode == 'train':
     flags += ['--train_split=train', '--tf_initial_checkpoint=none',
               '--num_clones=1', '--train_batch_size=%d' % batch,
@@ -303,12 +307,13 @@ def op_profile(sess, fetch, graph, runs=2):
 
 
 def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
-               crop=None, batch=None, session_kwargs=None, trace=False):
+               crop=None, batch=None, session_kwargs=None, trace=False,
+               op_graph=conv_layers.FAST):
   """Times figure ``name`` in this process; returns the result dict.
 
   ``trace``: also profile the ops of two more runs (``op_profile``).
   """
-  cfg = figure_config(name, dataset_dir, crop, batch)
+  cfg = figure_config(name, dataset_dir, crop, batch, op_graph)
   mode = FIGURES[name][0]
   start = time.perf_counter()
   step = (build_train_step if mode == 'train' else build_eval_step)(cfg)
@@ -350,7 +355,8 @@ def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
           'batch': cfg.train_batch_size if mode == 'train' else 1,
           'timing': summarize(times), 'graph_build_s': round(build_s, 3),
           'peak_rss_mib': round(peak_rss_mib(), 1), 'weights': weights,
-          'outputs': outputs, 'tensorflow': tensorflow_info()}
+          'outputs': outputs, 'tensorflow': tensorflow_info(),
+          'op_graph': op_graph}
 
 
 def parse_args(argv):
@@ -370,6 +376,8 @@ def parse_args(argv):
                       help='also profile the ops (RunMetadata step stats)')
   parser.add_argument('--intra_op_threads', type=int, default=None)
   parser.add_argument('--inter_op_threads', type=int, default=None)
+  parser.add_argument('--op_graph', default=conv_layers.FAST,
+                      choices=conv_layers.OP_GRAPHS)
   return parser.parse_args(argv)
 
 
@@ -379,7 +387,7 @@ def main(argv=None):
       args.figure, args.dataset_dir, args.warmup, args.repeats,
       args.checkpoint, args.crop, args.batch,
       {'intra_op_threads': args.intra_op_threads,
-       'inter_op_threads': args.inter_op_threads}, args.trace)
+       'inter_op_threads': args.inter_op_threads}, args.trace, args.op_graph)
   with open(args.out, 'w') as f:
     json.dump(result, f)
   return 0

@@ -6,12 +6,16 @@
 Times the figures of ``tools.bench_workloads.FIGURES`` -- ``test.py``'s
 graph per image at 513x513 (CelebAMask-HQ) and ``train.py``'s train op per
 step at 129x129, batch 4 (ADE20K), for LI-MobileNetV2 + LI-ASPP and
-LI-ResNet-50 + LI-ASPP + decoder -- under two TensorFlow builds:
+LI-ResNet-50 + LI-ASPP + decoder -- two ways:
 
 * *default*: the interpreter running this tool (``make bench`` uses the
-  environment ``make setup`` made the default, see the README);
+  environment ``make setup`` made the default, see the README) building
+  the default ``op_graph = fast``;
 * *reference*: ``--reference_python``, by default ``.venv/bin/python``
-  (tensorflow==1.15.5 on Python 3.7).
+  (tensorflow==1.15.5 on Python 3.7), building ``op_graph = original``:
+  op for op the original's graph on the original's TensorFlow, which is
+  what the project ran before it had a fast graph
+  (``--reference_op_graph fast`` times 1.15.5 with the fast graph).
 
 Every measurement is a fresh worker process (``tools.bench_workloads``).
 The two builds alternate, figure by figure, in rounds whose order flips
@@ -39,6 +43,7 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
+from libs.core import conv_layers  # noqa: E402
 from li_models import model_config  # noqa: E402
 from li_models import model_stats  # noqa: E402
 from libs.datasets import data_generator  # noqa: E402
@@ -60,7 +65,7 @@ TITLES = {'test_li_mnv2': '`test.py` LI-MNV2 + LI-ASPP, per image',
 
 
 def run_worker(python, figure, settings, dataset_dir, work_dir, tag,
-               trace=False):
+               trace=False, op_graph=conv_layers.FAST):
   """One worker process; returns its result dict."""
   mode = wl.FIGURES[figure][0]
   crop = settings['train_crop'] if mode == 'train' else settings['test_crop']
@@ -69,7 +74,7 @@ def run_worker(python, figure, settings, dataset_dir, work_dir, tag,
          '--dataset_dir', dataset_dir, '--out', out,
          '--checkpoint', os.path.join(work_dir, figure + '.ckpt'),
          '--warmup', str(settings['warmup']),
-         '--repeats', str(settings['repeats'])]
+         '--repeats', str(settings['repeats']), '--op_graph', op_graph]
   if crop:
     cmd += ['--crop', str(crop)]
   if trace:
@@ -94,8 +99,8 @@ def run_worker(python, figure, settings, dataset_dir, work_dir, tag,
 def measure(settings, backends, dataset_dir, work_dir):
   """Runs every (figure, backend) ``rounds`` times, interleaved.
 
-  ``backends``: ``[(name, python)]``, the reference first.  LI baselines
-  run under the default (last) backend only.
+  ``backends``: ``[(name, python, op_graph)]``, the reference first.  LI
+  baselines run under the default (last) backend only.
 
   Returns:
     ``{(figure, backend name): [worker results]}``.
@@ -110,13 +115,14 @@ def measure(settings, backends, dataset_dir, work_dir):
       baseline = wl.LI_BASELINES.get(figure)
       if baseline:
         plan.insert(1, (baseline, default))
-      for fig, (name, python) in plan:
+      for fig, (name, python, op_graph) in plan:
         wl.log('round %d/%d: %s under %s' % (rnd + 1, settings['rounds'], fig,
                                            name))
         # The last round of the default build also profiles the ops.
         result = run_worker(python, fig, settings, dataset_dir, work_dir,
                             '%s_%d' % (name, rnd),
-                            trace=rnd == last and (name, python) == default)
+                            trace=rnd == last and name == default[0],
+                            op_graph=op_graph)
         runs.setdefault((fig, name), []).append(result)
   return runs
 
@@ -179,10 +185,11 @@ def format_markdown(results):
   """The README table of a results dict."""
   ref, new = results['backends'][0], results['backends'][-1]
   lines = [
-      '| figure | crop | %s | %s (default) | speedup | peak memory '
-      '(reference / default) | LI: time overhead / share of op time / '
-      'FLOP overhead |'
-      % (ref['tensorflow'], new['tensorflow']),
+      '| figure | crop | %s, %s op graph | %s, %s op graph (default) | '
+      'speedup | peak memory (reference / default) | LI: time overhead / '
+      'share of op time / FLOP overhead |'
+      % (ref['tensorflow'], ref.get('op_graph', conv_layers.ORIGINAL),
+         new['tensorflow'], new.get('op_graph', conv_layers.FAST)),
       '|---|---|---|---|---|---|---|']
   for row in results['rows']:
     crop = '%dx%d' % tuple(row['crop'])
@@ -240,6 +247,10 @@ def parse_args(argv):
   parser.add_argument('--quick', action='store_true',
                       help='the MobileNetV2 figures only, two rounds')
   parser.add_argument('--reference_python', default=REFERENCE_PYTHON)
+  parser.add_argument('--reference_op_graph', default=conv_layers.ORIGINAL,
+                      choices=conv_layers.OP_GRAPHS,
+                      help='op graph the reference builds (default: the '
+                      "original's)")
   parser.add_argument('--figures', default=None,
                       help='comma-separated, of: %s' % ', '.join(LI_FIGURES))
   parser.add_argument('--rounds', type=int, default=None)
@@ -286,8 +297,9 @@ def main(argv=None):
           'no reference interpreter at %s: run `make setup` (it builds .venv '
           'with tensorflow==1.15.5) or pass --reference_python'
           % args.reference_python)
-    backends = [('reference', args.reference_python),
-                ('default', sys.executable)]
+    backends = [('reference', args.reference_python,
+                 args.reference_op_graph),
+                ('default', sys.executable, conv_layers.FAST)]
     dataset_dir = wl.make_bench_records(
         os.path.join(args.bench_dir, 'data'), args.num_images,
         args.image_size)
@@ -301,9 +313,9 @@ def main(argv=None):
     return 2
   results = {'machine': wl.machine_info(), 'settings': settings,
              'rounds': settings['rounds'],
-             'backends': [{'name': n, 'python': p,
+             'backends': [{'name': n, 'python': p, 'op_graph': g,
                            'tensorflow': _backend_label(p)}
-                          for n, p in backends],
+                          for n, p, g in backends],
              'loadavg_before': load_before, 'loadavg_after': wl.loadavg(),
              'rows': rows, 'wall_s': round(time.time() - started, 1)}
   os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)

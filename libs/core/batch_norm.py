@@ -29,6 +29,7 @@ branches are built and the updates become no-ops when it is false.
 """
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
+from tf_slim.ops.arg_scope import arg_scope_func_key
 
 _DATA_FORMATS = ('NHWC', 'NCHW')
 # TensorFlow 1.15's fused_batch_norm raises a smaller epsilon to this floor
@@ -63,6 +64,57 @@ def _parameter(name, shape, initializer, regularizer, trainable):
   return slim.model_variable(name, shape=shape, dtype=tf.float32,
                              initializer=initializer, regularizer=regularizer,
                              trainable=trainable)
+
+
+def _create_parameters(shape, center, scale, param_initializers,
+                       param_regularizers, trainable, updates_collections,
+                       variables_collections):
+  """The layer's variables, created and listed as tf-slim does.
+
+  Returns:
+    dict with the four statistics and parameters; ``gamma`` / ``beta`` are
+    constants 1 / 0 without ``scale`` / ``center``.
+  """
+  initializers = dict(param_initializers or {})
+  regularizers = dict(param_regularizers or {})
+  # tf-slim creates gamma before beta and lists the variables in
+  # ``variables_collections`` moving statistics first when the updates go
+  # to UPDATE_OPS, and in creation order, beta first, otherwise.
+  default_updates = updates_collections == tf.GraphKeys.UPDATE_OPS
+  created = {}
+  for name in (('gamma', 'beta') if default_updates else ('beta', 'gamma')):
+    if name == 'gamma' and scale:
+      created['gamma'] = _parameter(
+          'gamma', shape, initializers.get('gamma', tf.ones_initializer()),
+          regularizers.get('gamma'), trainable)
+    elif name == 'beta' and center:
+      created['beta'] = _parameter(
+          'beta', shape, initializers.get('beta', tf.zeros_initializer()),
+          regularizers.get('beta'), trainable)
+  # Moving statistics are never partitioned: the moving-average update
+  # cannot assign to a partitioned variable.
+  with tf.variable_scope(tf.get_variable_scope()) as unpartitioned:
+    unpartitioned.set_partitioner(None)
+    created['moving_mean'] = _parameter(
+        'moving_mean', shape,
+        initializers.get('moving_mean', tf.zeros_initializer()), None, False)
+    created['moving_variance'] = _parameter(
+        'moving_variance', shape,
+        initializers.get('moving_variance', tf.ones_initializer()), None,
+        False)
+  listed = (('moving_mean', 'moving_variance', 'beta', 'gamma')
+            if default_updates else list(created))
+  for name in listed:
+    if name in created:
+      collections = slim.utils.get_variable_collections(
+          variables_collections, name)
+      if collections:
+        tf.add_to_collections(collections, created[name])
+  if 'gamma' not in created:
+    created['gamma'] = tf.constant(1.0, tf.float32, shape)
+  if 'beta' not in created:
+    created['beta'] = tf.constant(0.0, tf.float32, shape)
+  return created
 
 
 @slim.add_arg_scope
@@ -133,53 +185,12 @@ def batch_norm(inputs,
     if channels is None:
       raise ValueError('batch_norm: the channel count of %s is unknown '
                        '(shape %s)' % (inputs.name, inputs.shape))
-    shape = [channels]
-    initializers = dict(param_initializers or {})
-    regularizers = dict(param_regularizers or {})
-
-    # tf-slim creates gamma before beta and lists the variables in
-    # ``variables_collections`` moving statistics first when the updates go
-    # to UPDATE_OPS, and in creation order, beta first, otherwise.
-    default_updates = updates_collections == tf.GraphKeys.UPDATE_OPS
-    created = {}
-    for name in (('gamma', 'beta') if default_updates else ('beta', 'gamma')):
-      if name == 'gamma' and scale:
-        created['gamma'] = _parameter(
-            'gamma', shape, initializers.get('gamma', tf.ones_initializer()),
-            regularizers.get('gamma'), trainable)
-      elif name == 'beta' and center:
-        created['beta'] = _parameter(
-            'beta', shape, initializers.get('beta', tf.zeros_initializer()),
-            regularizers.get('beta'), trainable)
-    # Moving statistics are never partitioned: the moving-average update
-    # cannot assign to a partitioned variable.
-    with tf.variable_scope(tf.get_variable_scope()) as unpartitioned:
-      unpartitioned.set_partitioner(None)
-      created['moving_mean'] = _parameter(
-          'moving_mean', shape,
-          initializers.get('moving_mean', tf.zeros_initializer()), None,
-          False)
-      created['moving_variance'] = _parameter(
-          'moving_variance', shape,
-          initializers.get('moving_variance', tf.ones_initializer()), None,
-          False)
-    listed = (('moving_mean', 'moving_variance', 'beta', 'gamma')
-              if default_updates else list(created))
-    for name in listed:
-      if name in created:
-        collections = slim.utils.get_variable_collections(
-            variables_collections, name)
-        if collections:
-          tf.add_to_collections(collections, created[name])
-
+    created = _create_parameters(
+        [channels], center, scale, param_initializers, param_regularizers,
+        trainable, updates_collections, variables_collections)
     moving_mean = created['moving_mean']
     moving_variance = created['moving_variance']
-    gamma = created.get('gamma')
-    if gamma is None:
-      gamma = tf.constant(1.0, tf.float32, shape)
-    beta = created.get('beta')
-    if beta is None:
-      beta = tf.constant(0.0, tf.float32, shape)
+    gamma, beta = created['gamma'], created['beta']
 
     def _with_batch_statistics():
       return tf.nn.fused_batch_norm(inputs, gamma, beta, epsilon=epsilon,
@@ -200,6 +211,7 @@ def batch_norm(inputs,
     # As in tf-slim, a layer with frozen parameters (``trainable=False``)
     # that would put its updates in UPDATE_OPS leaves its moving statistics
     # alone; it still normalises with batch statistics while training.
+    default_updates = updates_collections == tf.GraphKeys.UPDATE_OPS
     frozen = not trainable and default_updates
     if _static_bool(is_training) is not False and not frozen:
       # The step ``1 - decay`` rounds as in tf-slim: computed in float32
@@ -231,3 +243,46 @@ def batch_norm(inputs,
       outputs = activation_fn(outputs)
     return slim.utils.collect_named_outputs(outputs_collections, sc.name,
                                             outputs)
+
+
+def foldable_params(normalizer_fn, normalizer_params):
+  """The keyword arguments ``normalizer_fn`` would run with, when it is this
+  layer at inference (``is_training`` statically false) with nothing after
+  the affine map (no activation, no output collection, NHWC); else None.
+
+  Arguments come from this layer's ``arg_scope`` overridden by
+  ``normalizer_params``, as a slim convolution would call it.
+  """
+  if normalizer_fn is not batch_norm:
+    return None
+  params = dict(slim.current_arg_scope().get(arg_scope_func_key(batch_norm),
+                                              {}))
+  params.update(normalizer_params or {})
+  if (_static_bool(params.get('is_training', True)) is not False or
+      params.get('activation_fn') is not None or
+      params.get('outputs_collections') is not None or
+      params.get('data_format', 'NHWC') != 'NHWC'):
+    return None
+  return params
+
+
+def inference_scale_and_offset(channels, center=True, scale=False,
+                               epsilon=0.001, param_initializers=None,
+                               param_regularizers=None,
+                               updates_collections=tf.GraphKeys.UPDATE_OPS,
+                               reuse=None, variables_collections=None,
+                               trainable=True, scope=None, **unused):
+  """``(scale, offset)`` with ``batch_norm(x, is_training=False, ...)`` equal
+  to ``x * scale + offset``, for folding into the convolution before it.
+
+  Creates and lists exactly the variables ``batch_norm`` creates with the
+  same arguments (``unused``: its arguments that do not change them).
+  """
+  del unused
+  epsilon = max(float(epsilon), MIN_EPSILON)
+  with tf.variable_scope(scope, 'BatchNorm', reuse=reuse):
+    created = _create_parameters(
+        [channels], center, scale, param_initializers, param_regularizers,
+        trainable, updates_collections, variables_collections)
+    factor = created['gamma'] * tf.rsqrt(created['moving_variance'] + epsilon)
+    return factor, created['beta'] - created['moving_mean'] * factor

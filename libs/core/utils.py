@@ -10,7 +10,7 @@ graphs: a separable convolution called ``<scope>`` owns
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
-from libs.core import atrous
+from libs.core import conv_layers
 
 
 def scale_dimension(dim, scale):
@@ -47,7 +47,7 @@ def depthwise_then_pointwise(inputs, filters, kernel_size=3, rate=1,
   Creates ``depthwise/depthwise_weights`` and ``pointwise/weights``; shared by
   ``split_separable_conv2d`` and the LI separable conv of ``conv_ops``.
   """
-  net = atrous.depthwise_conv2d(
+  net = conv_layers.depthwise_conv2d(
       inputs, kernel_size, rate=rate,
       weights_initializer=tf.truncated_normal_initializer(
           stddev=depthwise_weights_initializer_stddev),

@@ -36,6 +36,8 @@ def tiny_run(tmp_path_factory):
 def test_rows_hold_both_builds_ratio_memory_and_li_overhead(tiny_run):
   results, _ = tiny_run
   assert [b['name'] for b in results['backends']] == ['reference', 'default']
+  # The reference builds the original's op graph, the default the fast one.
+  assert [b['op_graph'] for b in results['backends']] == ['original', 'fast']
   assert results['rounds'] == 1 and len(results['loadavg_before']) == 3
   (row,) = results['rows']
   assert row['figure'] == 'train_li_mnv2' and row['mode'] == 'train'
@@ -78,14 +80,17 @@ def test_workers_alternate_the_order_of_the_builds(monkeypatch):
   calls = []
   monkeypatch.setattr(benchmark, 'run_worker',
                       lambda python, figure, *a, **k: calls.append(
-                          (figure, python)) or {})
+                          (figure, python, k['op_graph'])) or {})
   settings = dict(benchmark.FULL, figures=['test_li_mnv2'], rounds=2)
-  runs = benchmark.measure(settings, [('reference', 'ref'),
-                                      ('default', 'new')], 'data', 'work')
-  assert calls == [('test_li_mnv2', 'ref'), ('test_mnv2', 'new'),
-                   ('test_li_mnv2', 'new'),
-                   ('test_li_mnv2', 'new'), ('test_mnv2', 'new'),
-                   ('test_li_mnv2', 'ref')]
+  runs = benchmark.measure(settings, [('reference', 'ref', 'original'),
+                                      ('default', 'new', 'fast')], 'data',
+                           'work')
+  assert calls == [('test_li_mnv2', 'ref', 'original'),
+                   ('test_mnv2', 'new', 'fast'),
+                   ('test_li_mnv2', 'new', 'fast'),
+                   ('test_li_mnv2', 'new', 'fast'),
+                   ('test_mnv2', 'new', 'fast'),
+                   ('test_li_mnv2', 'ref', 'original')]
   assert len(runs[('test_li_mnv2', 'reference')]) == 2
 
 

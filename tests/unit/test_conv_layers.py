@@ -1,10 +1,10 @@
-"""Atrous convolutions from taps: same variables and numbers as slim's."""
+"""The fast op graph's layers: same variables and numbers as slim's."""
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
-from libs.core import atrous
+from libs.core import conv_layers
 from libs.core.batch_norm import batch_norm
 
 
@@ -18,7 +18,7 @@ from libs.core.batch_norm import batch_norm
     ((33, 9), 12, False, True),   # one short axis is enough
 ])
 def test_use_taps_rule(size, rate, depthwise, expected):
-  assert atrous.use_taps(size[0], size[1], (3, 3), rate,
+  assert conv_layers.use_taps(size[0], size[1], (3, 3), rate,
                          depthwise) is expected
 
 
@@ -34,7 +34,7 @@ def test_taps_match_space_to_batch_with_gradients(height, width, rate, kernel,
     x = tf.constant(rng.randn(2, height, width, 6).astype(np.float32))
     f = tf.constant(rng.randn(kernel, kernel, 6,
                               1 if depthwise else 5).astype(np.float32))
-    taps = atrous.dilated_conv_from_taps(x, f, rate, depthwise=depthwise)
+    taps = conv_layers.dilated_conv_from_taps(x, f, rate, depthwise=depthwise)
     if depthwise:
       reference = tf.nn.depthwise_conv2d(x, f, [1, 1, 1, 1], 'SAME',
                                          rate=[rate, rate])
@@ -50,25 +50,34 @@ def test_taps_match_space_to_batch_with_gradients(height, width, rate, kernel,
   np.testing.assert_allclose(gf, rf, rtol=1e-5, atol=2e-3)
 
 
-def _build(method, layer, rate):
+def _build(op_graph, layer, rate, is_training=True, stride=1):
   """One layer under an arg scope like the models'; returns the graph
   facts that checkpoints and training depend on, and the output."""
   graph = tf.Graph()
   with graph.as_default():
     tf.set_random_seed(3)
     x = tf.random.normal([2, 9, 9, 8], seed=1)
+    # Moving statistics away from 0 / 1, so folding them is tested.
+    statistics = {'moving_mean': tf.random_normal_initializer(seed=4),
+                  'moving_variance': tf.random_uniform_initializer(
+                      0.5, 2.0, seed=5),
+                  'gamma': tf.random_uniform_initializer(0.5, 2.0, seed=6),
+                  'beta': tf.random_normal_initializer(seed=7)}
     with slim.arg_scope([slim.conv2d, slim.separable_conv2d],
                         normalizer_fn=batch_norm,
+                        activation_fn=tf.nn.relu6,
                         weights_regularizer=slim.l2_regularizer(0.1),
                         outputs_collections='ends'), \
-        slim.arg_scope([batch_norm], is_training=True, scale=True), \
-        slim.arg_scope([atrous.conv2d, atrous.depthwise_conv2d],
-                       method=method):
+        slim.arg_scope([batch_norm], is_training=is_training, scale=True,
+                       param_initializers=statistics), \
+        slim.arg_scope([conv_layers.conv2d, conv_layers.depthwise_conv2d],
+                       op_graph=op_graph):
       with tf.variable_scope('block'):
         if layer == 'conv':
-          y = atrous.conv2d(x, 4, 3, rate=rate, scope='conv2')
+          y = conv_layers.conv2d(x, 4, 3, rate=rate, scope='conv2')
         else:
-          y = atrous.depthwise_conv2d(x, 3, rate=rate, scope='depthwise')
+          y = conv_layers.depthwise_conv2d(x, 3, rate=rate, stride=stride,
+                                           scope='depthwise')
     facts = {
         'variables': [(v.op.name, v.shape.as_list(), v in
                        tf.trainable_variables(), v in tf.model_variables())
@@ -86,8 +95,8 @@ def _build(method, layer, rate):
 
 @pytest.mark.parametrize('layer,rate', [('conv', 8), ('depthwise', 12)])
 def test_layers_create_what_slim_creates(layer, rate):
-  taps = _build(atrous.TAPS, layer, rate)
-  slim_graph = _build(atrous.SPACE_TO_BATCH, layer, rate)
+  taps = _build(conv_layers.FAST, layer, rate)
+  slim_graph = _build(conv_layers.ORIGINAL, layer, rate)
   assert 'SpaceToBatchND' in slim_graph['ops']
   assert 'SpaceToBatchND' not in taps['ops']
   for key in ('variables', 'regularization_losses', 'update_ops', 'ends'):
@@ -96,21 +105,47 @@ def test_layers_create_what_slim_creates(layer, rate):
                              atol=1e-4)
 
 
+@pytest.mark.parametrize('rate,stride', [(1, 1), (1, 2), (2, 1), (12, 1)])
+def test_inference_folds_batch_norm_into_depthwise_weights(rate, stride):
+  folded = _build(conv_layers.FAST, 'depthwise', rate, is_training=False,
+                  stride=stride)
+  slim_graph = _build(conv_layers.ORIGINAL, 'depthwise', rate,
+                      is_training=False, stride=stride)
+  assert 'FusedBatchNormV3' in slim_graph['ops'] or (
+      'FusedBatchNorm' in slim_graph['ops'])
+  assert not [op for op in folded['ops'] if op.startswith('FusedBatchNorm')]
+  for key in ('variables', 'regularization_losses', 'update_ops', 'ends'):
+    assert folded[key] == slim_graph[key], key
+  assert np.abs(slim_graph['output']).max() > 1.0
+  np.testing.assert_allclose(folded['output'], slim_graph['output'],
+                             rtol=1e-5, atol=1e-5)
+
+
+def test_relu_is_skipped_only_on_relu_outputs():
+  with tf.Graph().as_default():
+    x = tf.constant([[-1.0, 2.0]])
+    six = tf.nn.relu6(x)
+    assert conv_layers.relu(six) is six
+    assert conv_layers.relu(x).op.type == 'Relu'
+    assert conv_layers.relu(six, op_graph='original') is not six
+
+
 def test_cases_the_taps_do_not_cover_use_slim():
   graph = tf.Graph()
   with graph.as_default():
     x = tf.zeros([1, 9, 9, 4])
-    atrous.conv2d(x, 4, 3, rate=2, scope='mid_rate')   # 5x5 maps: slim
-    atrous.conv2d(x, 4, 3, stride=2, scope='strided')
-    atrous.depthwise_conv2d(x, 3, rate=6, scope='all_taps_reach')
+    conv_layers.conv2d(x, 4, 3, rate=2, scope='mid_rate')   # 5x5 maps: slim
+    conv_layers.conv2d(x, 4, 3, stride=2, scope='strided')
+    conv_layers.depthwise_conv2d(x, 3, rate=6, scope='all_taps_reach')
     unknown = tf.placeholder(tf.float32, [1, None, None, 4])
-    atrous.conv2d(unknown, 4, 3, rate=8, scope='unknown_size')
+    conv_layers.conv2d(unknown, 4, 3, rate=8, scope='unknown_size')
   types = [op.type for op in graph.get_operations()]
   assert types.count('SpaceToBatchND') == 3
 
 
 def test_unknown_method_is_one_line_error():
   with tf.Graph().as_default():
-    with pytest.raises(ValueError, match='atrous_method must be one of taps, '
-                       'space_to_batch'):
-      atrous.conv2d(tf.zeros([1, 9, 9, 4]), 4, 3, rate=8, method='fast')
+    with pytest.raises(ValueError,
+                       match='op_graph must be one of fast, original'):
+      conv_layers.conv2d(tf.zeros([1, 9, 9, 4]), 4, 3, rate=8,
+                         op_graph='taps')

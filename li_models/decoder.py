@@ -9,6 +9,7 @@ of 256 channels (separable ``decoder_conv0``/``decoder_conv1`` by default).
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from libs.core import conv_layers
 from libs.core import utils
 from li_models import dpn
 from li_models import feature_extractor
@@ -46,7 +47,7 @@ def refine_by_decoder(features, end_points, options, crop_size=None,
   with slim.arg_scope(dpn.dpn_arg_scope(weight_decay, is_training,
                                         fine_tune_batch_norm, reuse)):
     with tf.variable_scope(DECODER_SCOPE, DECODER_SCOPE, [features]):
-      projected = slim.conv2d(low_level, PROJECTION_DEPTH, 1,
+      projected = conv_layers.conv2d(low_level, PROJECTION_DEPTH, 1,
                               scope='feature_projection0')
       size = decoder_size(crop_size, low_level,
                           options.decoder_output_stride)

@@ -20,6 +20,7 @@ layout of the dense variants is the one of the published graphs
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from libs.core import conv_layers
 from libs.core import utils
 from libs.core.batch_norm import batch_norm
 from li_models import li_placement
@@ -76,7 +77,7 @@ def _image_pooling(features, options, crop_size):
     pooled = tf.reduce_mean(features, axis=[1, 2], keepdims=True)
     shape = tf.shape(features)
     out_size = [shape[1], shape[2]]
-  pooled = slim.conv2d(pooled, DPN_DEPTH, 1, scope=IMAGE_POOLING_SCOPE)
+  pooled = conv_layers.conv2d(pooled, DPN_DEPTH, 1, scope=IMAGE_POOLING_SCOPE)
   return utils.resize_bilinear(pooled, out_size, pooled.dtype)
 
 
@@ -90,7 +91,7 @@ def _separable_branch(features, depth, rate, options, li_branch,
   if options.aspp_with_separable_conv:
     return utils.split_separable_conv2d(features, depth, rate=rate,
                                         weight_decay=weight_decay, scope=scope)
-  return slim.conv2d(features, depth, 3, rate=rate, scope=scope)
+  return conv_layers.conv2d(features, depth, 3, rate=rate, scope=scope)
 
 
 def _aspp(features, options, crop_size, weight_decay, is_training,
@@ -99,13 +100,13 @@ def _aspp(features, options, crop_size, weight_decay, is_training,
     branches = []
     if options.add_image_level_feature:
       branches.append(_image_pooling(features, options, crop_size))
-    branches.append(slim.conv2d(features, DPN_DEPTH, 1, scope='branch_0'))
+    branches.append(conv_layers.conv2d(features, DPN_DEPTH, 1, scope='branch_0'))
     for i, rate in enumerate(options.atrous_rates or [], 1):
       branches.append(_separable_branch(
           features, DPN_DEPTH, rate, options, i - 1, bn_params,
           weight_decay, 'branch_%d' % i))
     net = tf.concat(branches, 3)
-    net = slim.conv2d(net, DPN_DEPTH, 1, scope=CONCAT_PROJECTION_SCOPE)
+    net = conv_layers.conv2d(net, DPN_DEPTH, 1, scope=CONCAT_PROJECTION_SCOPE)
     return slim.dropout(net, keep_prob=DROPOUT_KEEP_PROB,
                         is_training=is_training,
                         scope=CONCAT_PROJECTION_SCOPE + '_dropout')
@@ -118,7 +119,7 @@ def _dense_aspp(features, options, weight_decay, is_training, bn_params):
   for i, rate in enumerate(options.atrous_rates or [], 1):
     net = tf.concat(stack, 3) if len(stack) > 1 else features
     with tf.variable_scope('%s/layer%d' % (root, i)):
-      net = slim.conv2d(net, DPN_DEPTH, 1, scope='reduce_layer')
+      net = conv_layers.conv2d(net, DPN_DEPTH, 1, scope='reduce_layer')
       if li:
         net = _separable_branch(net, DENSE_ASPP_GROWTH, rate, options, i - 1,
                                 bn_params, weight_decay, 'dilated_conv')
@@ -128,7 +129,7 @@ def _dense_aspp(features, options, weight_decay, is_training, bn_params):
                                 bn_params, weight_decay, 'second_conv')
     stack.append(net)
   with tf.variable_scope(root):
-    net = slim.conv2d(tf.concat(stack, 3), DPN_DEPTH, 1,
+    net = conv_layers.conv2d(tf.concat(stack, 3), DPN_DEPTH, 1,
                       scope=CONCAT_PROJECTION_SCOPE)
     return slim.dropout(net, keep_prob=DROPOUT_KEEP_PROB,
                         is_training=is_training,

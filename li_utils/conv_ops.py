@@ -314,7 +314,7 @@ def expanded_conv_with_lateral_inhibition(
     inner_size = (expansion_size(input_depth) if callable(expansion_size)
                   else int(expansion_size))
     if inner_size > tf.dimension_value(net.shape[3]):
-      net = slim.conv2d(net, inner_size, 1, normalizer_fn=normalizer_fn,
+      net = conv_layers.conv2d(net, inner_size, 1, normalizer_fn=normalizer_fn,
                         scope='expand')
       endpoints['expansion_output'] = net
     if li_location == 'after_expansion':
@@ -326,7 +326,7 @@ def expanded_conv_with_lateral_inhibition(
                                   normalizer_fn=normalizer_fn,
                                   scope='depthwise')
     endpoints['depthwise_output'] = net
-    net = slim.conv2d(net, num_outputs, 1, normalizer_fn=normalizer_fn,
+    net = conv_layers.conv2d(net, num_outputs, 1, normalizer_fn=normalizer_fn,
                       activation_fn=project_activation_fn, scope='project')
     endpoints['projection_output'] = net
     if residual and stride == 1 and input_depth == num_outputs:
@@ -366,13 +366,13 @@ def li_resnet_bottleneck(inputs, depth, depth_bottleneck, stride, unit_rate=1,
     if depth == depth_in:
       shortcut = resnet_utils.subsample(inputs, stride, 'shortcut')
     else:
-      shortcut = slim.conv2d(inputs, depth, [1, 1], stride=stride,
+      shortcut = conv_layers.conv2d(inputs, depth, [1, 1], stride=stride,
                              activation_fn=None, scope='shortcut')
     net = inputs
     if li_location == 'before_conv1':
       net = lateral_inhibition_layer(conv_layers.relu(net), scope=LI_SCOPE,
                                      **li_kwargs)
-    net = slim.conv2d(net, depth_bottleneck, [1, 1], stride=1, scope='conv1')
+    net = conv_layers.conv2d(net, depth_bottleneck, [1, 1], stride=1, scope='conv1')
     if li_location == 'after_conv1':
       net = lateral_inhibition_layer(conv_layers.relu(net), scope=LI_SCOPE,
                                      **li_kwargs)
@@ -382,7 +382,7 @@ def li_resnet_bottleneck(inputs, depth, depth_bottleneck, stride, unit_rate=1,
     else:
       net = resnet_utils.conv2d_same(net, depth_bottleneck, 3, stride,
                                      rate=rate * unit_rate, scope='conv2')
-    net = slim.conv2d(net, depth, [1, 1], stride=1, activation_fn=None,
+    net = conv_layers.conv2d(net, depth, [1, 1], stride=1, activation_fn=None,
                       scope='conv3')
     output = tf.nn.relu(shortcut + net)
     return slim.utils.collect_named_outputs(outputs_collections, sc.name,

@@ -100,6 +100,16 @@ def read_batch_norms(graph):
       scope = offset.rsplit('/', 1)[0] if offset else None
       if scope in layers:
         layers[scope]['epsilons'].append(float(op.get_attr('epsilon')))
+    elif op.type in ('Add', 'AddV2'):
+      # A BatchNorm folded into its convolution (the fast inference graph)
+      # adds epsilon to the moving variance itself.
+      target = _source_variable(op.inputs[0])
+      epsilon = _constant(op.inputs[1])
+      if (target and target.endswith('/moving_variance') and
+          epsilon is not None):
+        scope = target.rsplit('/', 1)[0]
+        if scope in layers:
+          layers[scope]['epsilons'].append(float(epsilon))
     elif op.type in _ASSIGN_SUB_OPS:
       target = _source_variable(op.inputs[0])
       if target and target.rsplit('/', 1)[-1] in ('moving_mean',
@@ -130,7 +140,8 @@ def batch_norm_problems(graph, training=True):
     decay, epsilon = want
     epsilons = (epsilon, max(epsilon, FUSED_MIN_EPSILON))
     if not found['epsilons']:
-      problems.append('%s: no FusedBatchNorm op found' % scope)
+      problems.append('%s: no FusedBatchNorm op (or folded BatchNorm) found'
+                      % scope)
     for got in found['epsilons']:
       if all(abs(got - e) > 1e-6 * e for e in epsilons):
         problems.append('%s: epsilon %g, the original uses %g'

@@ -52,7 +52,7 @@ def depthwise_then_pointwise(inputs, filters, kernel_size=3, rate=1,
       weights_initializer=tf.truncated_normal_initializer(
           stddev=depthwise_weights_initializer_stddev),
       weights_regularizer=None, scope='depthwise')
-  return slim.conv2d(
+  return conv_layers.conv2d(
       net, filters, 1,
       weights_initializer=tf.truncated_normal_initializer(
           stddev=pointwise_weights_initializer_stddev),

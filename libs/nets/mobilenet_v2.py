@@ -22,6 +22,7 @@ import collections
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from libs.core import conv_layers
 from libs.core.batch_norm import batch_norm
 from libs.core.utils import round_depth
 
@@ -163,7 +164,7 @@ def mobilenet_base(inputs, conv_defs=V2_CONV_DEFS, depth_multiplier=1.0,
                                 divisible_by, min_depth)
       end_point = 'layer_%d' % (i + 1)
       if spec.kind == CONV:
-        net = slim.conv2d(net, num_outputs, spec.kernel_size,
+        net = conv_layers.conv2d(net, num_outputs, spec.kernel_size,
                           stride=layer_stride, rate=layer_rate,
                           scope=scopes[i])
       else:

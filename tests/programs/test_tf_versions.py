@@ -146,7 +146,8 @@ def _build_celeba_samples(root):
 
 def _write_fixed_weights(path):
   """A CelebAMask-HQ LI-MNV2 + LI-ASPP checkpoint with seeded numpy weights
-  (He-scaled convolutions, unit BatchNorm, LI weights in [0, 0.3])."""
+  (He-scaled convolutions, LI weights in [0, 0.3], and BatchNorm statistics
+  and parameters away from 0 / 1, so that folding them is exercised)."""
   import tensorflow.compat.v1 as tf
   from li_models import model
   from li_programs import config as config_lib
@@ -162,7 +163,9 @@ def _write_fixed_weights(path):
     for var in tf.global_variables():
       name, shape = var.op.name, var.shape.as_list()
       if name.endswith(('moving_variance', 'gamma')):
-        value = np.ones(shape)
+        value = rng.uniform(0.5, 2.0, shape)
+      elif name.endswith(('moving_mean', 'beta')):
+        value = rng.randn(*shape) * 0.1
       elif name.endswith('li_weights'):
         value = rng.uniform(0.0, 0.3, shape)
       elif name.endswith('weights'):
@@ -189,8 +192,13 @@ def test_test_py_confusion_matrices_agree_on_shared_samples(tmp_path):
   hists = {v: _test_py_histogram(v, args, str(tmp_path / v),
                                  'liMnv2_liAspp', 'model.ckpt')
            for v in PYTHONS}
-  assert hists['tf1'].sum() == 4 * 512 * 512
+  # The reference: the original op graph under TensorFlow 1.15.
+  hists['original'] = _test_py_histogram(
+      'tf1', args + ['--op_graph', 'original'], str(tmp_path / 'original'),
+      'liMnv2_liAspp', 'model.ckpt')
+  assert hists['original'].sum() == 4 * 512 * 512
   # The fixed weights predict several classes, so the comparison means
   # something.
-  assert np.count_nonzero(hists['tf1'].sum(axis=0)) >= 3
-  assert _l1(hists['tf1'], hists['tf2']) <= MAX_L1
+  assert np.count_nonzero(hists['original'].sum(axis=0)) >= 3
+  assert _l1(hists['original'], hists['tf1']) <= MAX_L1
+  assert _l1(hists['original'], hists['tf2']) <= MAX_L1

@@ -128,9 +128,10 @@ demo: $(STAMP)
 demo-compare: $(STAMP)
 	PYTHON="$(CURDIR)/$(VENV_PY)" $(if $(filter 2,$(TF)),DEMO_OUTPUT="$(DEMO_OUTPUT)",) bash runners/demo.sh --compare
 
-# The fast default (.venv-tf2) against the reference tensorflow==1.15.5
-# (.venv), side by side -> bench/results.json and a table (QUICK=1: the
-# MobileNetV2 figures only; README=1 also writes the table into README.md).
+# The default (.venv-tf2, fast op graph) against the reference
+# tensorflow==1.15.5 with the original op graph (.venv), side by side ->
+# bench/results.json and a table (QUICK=1: the MobileNetV2 figures only;
+# README=1 also writes the table into README.md).
 .PHONY: bench
 bench:
 	@$(MAKE) --no-print-directory setup TF=1 FAST=1

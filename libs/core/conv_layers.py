@@ -11,32 +11,32 @@ original graph.  With ``op_graph='fast'`` (the default):
   BatchNorm folded into its weights (see ``depthwise_conv2d``);
 * ``relu`` of a tensor that is already a ReLU/ReLU6 output is skipped.
 
-Atrous convolutions: TensorFlow builds a dilated convolution as ``SpaceToBatchND -> conv ->
-BatchToSpaceND``: the feature map is padded to a multiple of the rate and cut
-into ``rate**2`` small maps.  On the small maps of segmentation at output
-stride 16 (9x9 at a 129x129 crop) that padding is most of the work: at rate 8
-the padded batch holds 12.6x the real positions, and at the ASPP rates 12 and
-18 every tap but the centre lands in the zero padding.  The backward pass of
-these convolutions took 2.9 of 4.8 s of op time in an LI-ResNet-50 training
-step (TensorFlow 2.21, crop 129, batch 4).
+Atrous convolutions: TensorFlow builds a dilated convolution as
+``SpaceToBatchND -> conv -> BatchToSpaceND``: the feature map is padded to a
+multiple of the rate and cut into ``rate**2`` small maps. On the small maps
+of segmentation at output stride 16 (9x9 at a 129x129 crop) that padding is
+most of the work: at rate 8 the padded batch holds 12.6x the real positions,
+and at the ASPP rates 12 and 18 every tap but the centre lands in the zero
+padding. The backward pass of these convolutions took 2.9 of 4.8 s of op
+time in an LI-ResNet-50 training step (TensorFlow 2.21, crop 129, batch 4).
 
-The taps compute the same sum directly where that is cheaper.  A
-tap whose offset puts it wholly in the padding contributes nothing and is
-dropped; the slices of the zero-padded input under the remaining taps are
+The taps compute the same sum directly where that is cheaper. A tap whose
+offset puts it wholly in the padding contributes nothing and is dropped; the
+input shifted under each remaining tap (zero where it leaves the map) is
 stacked along the channels and multiplied with the matching kernel rows in
 one 1x1 convolution (regular), or multiplied and summed channel by channel
-(depthwise).  Measured forward plus backward on 2 cores (TensorFlow 2.21 /
-1.15.5), it wins where the space-to-batch maps would be tiny and loses
-elsewhere, so ``use_taps`` picks per layer:
+(depthwise). Measured forward plus backward on 2 cores (TensorFlow 2.21 /
+1.15.5), it wins by far where the space-to-batch maps would be tiny and is
+level or mixed elsewhere, so ``use_taps`` takes it only for the former:
 
 ===============================  ================  ===============
 case                             space_to_batch    taps
 ===============================  ================  ===============
-3x3x512x512, 4x9x9, rate 8       2096 / 2287 ms    129 / 107 ms
-3x3x512x512, 4x9x9, rate 2        102 / 124 ms     105 / 109 ms
-3x3x512x512, 1x33x33, rate 4      207 / 223 ms     281 / 213 ms
-depthwise 2048, 4x9x9, rate 12    109 / 91 ms        3 / 3 ms
-depthwise 2048, 4x9x9, rate 6      32 / 23 ms       93 / 72 ms
+3x3x512x512, 4x9x9, rate 8       2346 / 2571 ms    104 / 133 ms
+3x3x512x512, 4x9x9, rate 2        117 / 156 ms     108 / 123 ms
+3x3x512x512, 1x33x33, rate 4      224 / 253 ms     219 / 247 ms
+depthwise 2048, 4x9x9, rate 12    109 / 102 ms       2 / 3 ms
+depthwise 2048, 4x9x9, rate 6      19 / 35 ms       25 / 26 ms
 ===============================  ================  ===============
 
 Variables, initialisers, regularisers, normaliser, activation and

@@ -8,7 +8,7 @@ their group; keep one line per option.
 """
 import collections
 
-from libs.core import conv_layers
+from libs.core import op_graphs
 from li_models import registry
 
 Option = collections.namedtuple(
@@ -136,7 +136,7 @@ OPTIONS = [
          'fast: atrous convolutions from shifted taps where cheaper, '
          'BatchNorm folded into depthwise convolutions at inference; '
          'original: op for op the original graph.  Same variables, results '
-         'equal up to float rounding.', conv_layers.OP_GRAPHS),
+         'equal up to float rounding.', op_graphs.OP_GRAPHS),
     _opt('intra_op_threads', 'int', None, _ALL_MODES,
          'Threads inside one op (None: every usable CPU; 0: TF default).'),
     _opt('inter_op_threads', 'int', None, _ALL_MODES,

@@ -51,10 +51,7 @@ import tf_slim as slim
 from tf_slim.ops.arg_scope import arg_scope_func_key
 
 from libs.core import batch_norm as batch_norm_lib
-
-FAST = 'fast'
-ORIGINAL = 'original'
-OP_GRAPHS = (FAST, ORIGINAL)
+from libs.core.op_graphs import FAST, ORIGINAL, OP_GRAPHS  # noqa: F401
 
 
 def check_op_graph(op_graph, name='op_graph'):

@@ -128,3 +128,14 @@ def test_downward_and_relative_imports_pass():
   assert upward_imports('from . import config\n', 'li_models.model') == []
   assert upward_imports('from ..li_programs import config\n',
                         'li_models.model')
+
+
+def test_reading_a_config_does_not_import_tensorflow():
+  # Config and flag errors must come before TensorFlow's start-up log lines
+  # (TensorFlow 2.x prints some to stderr however its log level is set).
+  import subprocess
+  import sys
+  code = ('import sys; from li_programs import config, config_help; '
+          'sys.exit("tensorflow" in sys.modules)')
+  proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT)
+  assert proc.returncode == 0

@@ -48,7 +48,7 @@ def refine_by_decoder(features, end_points, options, crop_size=None,
                                         fine_tune_batch_norm, reuse)):
     with tf.variable_scope(DECODER_SCOPE, DECODER_SCOPE, [features]):
       projected = conv_layers.conv2d(low_level, PROJECTION_DEPTH, 1,
-                              scope='feature_projection0')
+                                     scope='feature_projection0')
       size = decoder_size(crop_size, low_level,
                           options.decoder_output_stride)
       net = tf.concat([utils.resize_bilinear(t, size, t.dtype)

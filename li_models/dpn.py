@@ -100,7 +100,8 @@ def _aspp(features, options, crop_size, weight_decay, is_training,
     branches = []
     if options.add_image_level_feature:
       branches.append(_image_pooling(features, options, crop_size))
-    branches.append(conv_layers.conv2d(features, DPN_DEPTH, 1, scope='branch_0'))
+    branches.append(conv_layers.conv2d(features, DPN_DEPTH, 1,
+                                       scope='branch_0'))
     for i, rate in enumerate(options.atrous_rates or [], 1):
       branches.append(_separable_branch(
           features, DPN_DEPTH, rate, options, i - 1, bn_params,
@@ -130,7 +131,7 @@ def _dense_aspp(features, options, weight_decay, is_training, bn_params):
     stack.append(net)
   with tf.variable_scope(root):
     net = conv_layers.conv2d(tf.concat(stack, 3), DPN_DEPTH, 1,
-                      scope=CONCAT_PROJECTION_SCOPE)
+                             scope=CONCAT_PROJECTION_SCOPE)
     return slim.dropout(net, keep_prob=DROPOUT_KEEP_PROB,
                         is_training=is_training,
                         scope=CONCAT_PROJECTION_SCOPE + '_dropout')

@@ -83,9 +83,8 @@ def count_flops_and_params(model_options, crop_size):
   """(float operations, trainable parameters) of the batch-1 eval graph.
 
   FLOPs are those of the original op graph (atrous convolutions through
-  space-to-batch), the figure published for these models; the ``taps``
-  method skips taps that only see padding, so its graph counts slightly
-  fewer.
+  space-to-batch), the figure published for these models; the fast graph
+  skips taps that only see padding, so it would count slightly fewer.
 
   Args:
     model_options: ``li_models.model_options.ModelOptions``.

@@ -314,20 +314,22 @@ def expanded_conv_with_lateral_inhibition(
     inner_size = (expansion_size(input_depth) if callable(expansion_size)
                   else int(expansion_size))
     if inner_size > tf.dimension_value(net.shape[3]):
-      net = conv_layers.conv2d(net, inner_size, 1, normalizer_fn=normalizer_fn,
-                        scope='expand')
+      net = conv_layers.conv2d(net, inner_size, 1,
+                               normalizer_fn=normalizer_fn, scope='expand')
       endpoints['expansion_output'] = net
     if li_location == 'after_expansion':
       net = lateral_inhibition_layer(conv_layers.relu(net), scope=LI_SCOPE,
                                      **li_kwargs)
       endpoints['lateral_inhibition_output'] = net
-    net = conv_layers.depthwise_conv2d(net, kernel_size, stride=stride, rate=rate,
-                                  padding=padding,
-                                  normalizer_fn=normalizer_fn,
-                                  scope='depthwise')
+    net = conv_layers.depthwise_conv2d(net, kernel_size, stride=stride,
+                                       rate=rate, padding=padding,
+                                       normalizer_fn=normalizer_fn,
+                                       scope='depthwise')
     endpoints['depthwise_output'] = net
-    net = conv_layers.conv2d(net, num_outputs, 1, normalizer_fn=normalizer_fn,
-                      activation_fn=project_activation_fn, scope='project')
+    net = conv_layers.conv2d(net, num_outputs, 1,
+                             normalizer_fn=normalizer_fn,
+                             activation_fn=project_activation_fn,
+                             scope='project')
     endpoints['projection_output'] = net
     if residual and stride == 1 and input_depth == num_outputs:
       net = net + input_tensor
@@ -367,23 +369,25 @@ def li_resnet_bottleneck(inputs, depth, depth_bottleneck, stride, unit_rate=1,
       shortcut = resnet_utils.subsample(inputs, stride, 'shortcut')
     else:
       shortcut = conv_layers.conv2d(inputs, depth, [1, 1], stride=stride,
-                             activation_fn=None, scope='shortcut')
+                                    activation_fn=None, scope='shortcut')
     net = inputs
     if li_location == 'before_conv1':
       net = lateral_inhibition_layer(conv_layers.relu(net), scope=LI_SCOPE,
                                      **li_kwargs)
-    net = conv_layers.conv2d(net, depth_bottleneck, [1, 1], stride=1, scope='conv1')
+    net = conv_layers.conv2d(net, depth_bottleneck, [1, 1], stride=1,
+                             scope='conv1')
     if li_location == 'after_conv1':
       net = lateral_inhibition_layer(conv_layers.relu(net), scope=LI_SCOPE,
                                      **li_kwargs)
     if stride == 1:
-      net = conv_layers.conv2d(net, depth_bottleneck, 3, rate=rate * unit_rate,
-                          padding='SAME', scope='conv2')
+      net = conv_layers.conv2d(net, depth_bottleneck, 3,
+                               rate=rate * unit_rate, padding='SAME',
+                               scope='conv2')
     else:
       net = resnet_utils.conv2d_same(net, depth_bottleneck, 3, stride,
                                      rate=rate * unit_rate, scope='conv2')
-    net = conv_layers.conv2d(net, depth, [1, 1], stride=1, activation_fn=None,
-                      scope='conv3')
+    net = conv_layers.conv2d(net, depth, [1, 1], stride=1,
+                             activation_fn=None, scope='conv3')
     output = tf.nn.relu(shortcut + net)
     return slim.utils.collect_named_outputs(outputs_collections, sc.name,
                                             output)

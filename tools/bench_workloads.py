@@ -349,9 +349,8 @@ def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
       except tf.errors.OutOfRangeError:  # the split ran out: restart it
         sess.run(step['iterator'].initializer)
         profile = op_profile(sess, fetch, step['graph'])
-  return {'profile': profile, 'figure': name, 'mode': mode, 'crop': list(cfg.train_crop_size
-                                                     if mode == 'train' else
-                                                     cfg.eval_crop_size),
+  crop = cfg.train_crop_size if mode == 'train' else cfg.eval_crop_size
+  return {'profile': profile, 'figure': name, 'mode': mode, 'crop': list(crop),
           'batch': cfg.train_batch_size if mode == 'train' else 1,
           'timing': summarize(times), 'graph_build_s': round(build_s, 3),
           'peak_rss_mib': round(peak_rss_mib(), 1), 'weights': weights,
@@ -387,7 +386,8 @@ def main(argv=None):
       args.figure, args.dataset_dir, args.warmup, args.repeats,
       args.checkpoint, args.crop, args.batch,
       {'intra_op_threads': args.intra_op_threads,
-       'inter_op_threads': args.inter_op_threads}, args.trace, args.op_graph)
+       'inter_op_threads': args.inter_op_threads}, args.trace,
+      args.op_graph)
   with open(args.out, 'w') as f:
     json.dump(result, f)
   return 0

@@ -165,8 +165,8 @@ def mobilenet_base(inputs, conv_defs=V2_CONV_DEFS, depth_multiplier=1.0,
       end_point = 'layer_%d' % (i + 1)
       if spec.kind == CONV:
         net = conv_layers.conv2d(net, num_outputs, spec.kernel_size,
-                          stride=layer_stride, rate=layer_rate,
-                          scope=scopes[i])
+                                 stride=layer_stride, rate=layer_rate,
+                                 scope=scopes[i])
       else:
         expansion_divisor = 1 if spec.expansion == 1 else 8
         block_end_points = {}

@@ -214,18 +214,22 @@ def relu(inputs, op_graph=FAST):
   return tf.nn.relu(inputs)
 
 
-def _fold_batch_norm(weights, channels, merged, depthwise=False):
-  """Folds an inference ``batch_norm`` (the layer's normaliser) into
-  ``weights``: ``[kh, kw, in, out]`` scaled per ``out``, or depthwise
-  ``[kh, kw, channels, 1]`` scaled per channel.
+def _foldable(merged):
+  return batch_norm_lib.foldable_params(merged['normalizer_fn'],
+                                        merged['normalizer_params'])
+
+
+def _fold_batch_norm(weights, channels, merged, fold, depthwise=False):
+  """Folds an inference ``batch_norm`` (the layer's normaliser, with the
+  arguments ``fold`` from ``_foldable``) into ``weights``: ``[kh, kw, in,
+  out]`` scaled per ``out``, or depthwise ``[kh, kw, channels, 1]`` scaled
+  per channel.
 
   Returns:
-    ``(weights, offset)``; offset None (weights unchanged) when the
-    normaliser cannot be folded.  On folding, ``merged`` is switched to no
-    normaliser and no biases: the offset is the bias.
+    ``(weights, offset)``; offset None (weights unchanged) when ``fold`` is
+    None.  On folding, ``merged`` is switched to no normaliser and no
+    biases: the offset is the bias.
   """
-  fold = batch_norm_lib.foldable_params(merged['normalizer_fn'],
-                                        merged['normalizer_params'])
   if fold is None:
     return weights, None
   factor, offset = batch_norm_lib.inference_scale_and_offset(channels, **fold)
@@ -257,9 +261,9 @@ def conv2d(inputs, num_outputs, kernel_size, stride=1, rate=1, scope=None,
   merged = _slim_kwargs(slim.conv2d, kwargs)
   kh, kw = slim.utils.two_element_tuple(kernel_size)
   taps = _taps_apply(inputs, (kh, kw), rate, stride, merged, depthwise=False)
+  fold = _foldable(merged) if op_graph == FAST else None
   if op_graph != FAST or not _own_path(inputs, merged) or not (
-      taps or batch_norm_lib.foldable_params(merged['normalizer_fn'],
-                                             merged['normalizer_params'])):
+      taps or fold is not None):
     return slim.conv2d(inputs, num_outputs, kernel_size, stride=stride,
                        rate=rate, scope=scope, **kwargs)
   with tf.variable_scope(scope, 'Conv', [inputs],
@@ -267,7 +271,7 @@ def conv2d(inputs, num_outputs, kernel_size, stride=1, rate=1, scope=None,
     channels = tf.dimension_value(inputs.shape[3])
     weights = _weights('weights', [kh, kw, channels, num_outputs],
                        inputs.dtype.base_dtype, merged)
-    weights, offset = _fold_batch_norm(weights, num_outputs, merged)
+    weights, offset = _fold_batch_norm(weights, num_outputs, merged, fold)
     if taps:
       outputs = dilated_conv_from_taps(inputs, weights, rate)
     else:
@@ -305,7 +309,7 @@ def depthwise_conv2d(inputs, kernel_size, stride=1, rate=1, scope=None,
     weights = _weights('depthwise_weights', [kh, kw, channels, 1],
                        inputs.dtype.base_dtype, merged)
     weights, offset = _fold_batch_norm(weights, channels, merged,
-                                       depthwise=True)
+                                       _foldable(merged), depthwise=True)
     sh, sw = slim.utils.two_element_tuple(stride)
     if _taps_apply(inputs, (kh, kw), rate, stride, merged, depthwise=True):
       outputs = dilated_conv_from_taps(inputs, weights, rate, depthwise=True)

@@ -1,6 +1,7 @@
 """The shipped configs carry the published values; graph_manifest's command line."""
 import json
 import os
+import re
 
 import pytest
 
@@ -62,6 +63,17 @@ def test_sample_config_explains_every_option():
     # later section (explained where they first appear).
     first = documented[0]
     assert ';' in first.lstrip(';'), 'option %s is not explained' % option.name
+
+
+def test_sample_config_names_only_options():
+  # An option shown in the sample but missing from the schema would be
+  # refused as an unknown key the moment a user uncomments it.
+  with open(os.path.join(CONFIG_DIR, 'config_example',
+                         'config_sample.ini')) as f:
+    shown = set(re.findall(r'^[;\s]*([a-z][a-z0-9_]*)\s*=', f.read(),
+                           re.MULTILINE))
+  known = set(option.name for option in config_schema.OPTIONS)
+  assert shown and not shown - known, sorted(shown - known)
 
 
 def _run_tool(tmpdir, flags):

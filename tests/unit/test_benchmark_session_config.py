@@ -77,3 +77,15 @@ def test_thread_options_from_config_and_flags():
   assert config.inter_op_parallelism_threads == 1
   with pytest.raises(config_lib.ConfigError, match='intra_op_threads'):
     config_lib.load_config(CONFIG, 'val', ['--intra_op_threads=many'])
+
+
+def test_xla_option_from_config_and_flags(monkeypatch):
+  import tensorflow.compat.v1 as tf
+  monkeypatch.setenv('TF_XLA_FLAGS', '')
+  assert config_lib.load_config(CONFIG, 'val', []).xla is False
+  cfg = config_lib.load_config(CONFIG, 'test', ['--xla'])
+  config = sc.session_config_from(cfg)
+  assert (config.graph_options.optimizer_options.global_jit_level ==
+          tf.OptimizerOptions.ON_1)
+  with pytest.raises(config_lib.ConfigError, match='xla'):
+    config_lib.load_config(CONFIG, 'train', ['--xla=sometimes'])

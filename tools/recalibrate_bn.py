@@ -17,7 +17,8 @@ checkpoint (weights, optimiser slots, global step) is kept as it was, so
 training can still resume from it.
 
 Without ``--checkpoint_path`` every checkpoint listed in the train folder's
-``checkpoint`` state is recalibrated. Other ``--key value`` arguments are
+``checkpoint`` state is recalibrated (the folder train.py writes to, so
+``--train_logdir`` moves it here too). Other ``--key value`` arguments are
 config overrides, as for train.py.
 """
 import argparse
@@ -145,6 +146,29 @@ def build_statistics_graph(cfg):
   return moments, tf.train.Saver(tf.model_variables())
 
 
+def checkpoints_to_recalibrate(cfg, checkpoint_path=None):
+  """``[checkpoint_path]``, else every checkpoint listed in the folder
+  train.py writes to for ``cfg`` (``--train_logdir`` included).
+
+  Raises:
+    CheckpointError: none listed, or a listed one has no ``.index``.
+  """
+  if checkpoint_path:
+    paths = [checkpoint_path]
+  else:
+    train_dir = run_folders.program_dirs(cfg).train
+    paths = train_checkpoints.list_checkpoints(train_dir)
+    if not paths:
+      raise checkpoint_check.CheckpointError(
+          'no checkpoint listed in %s: train first'
+          % os.path.join(train_dir, 'checkpoint'))
+  for path in paths:
+    if not train_checkpoints.checkpoint_exists(path):
+      raise checkpoint_check.CheckpointError(
+          'checkpoint %s not found (no %s.index)' % (path, path))
+  return paths
+
+
 def main(argv):
 
   parser = argparse.ArgumentParser(
@@ -161,20 +185,7 @@ def main(argv):
                          % args.num_batches)
   cfg = cli.load_program_config(
       'train', ['--config_file', args.config_file] + rest)
-  if args.checkpoint_path:
-    paths = [args.checkpoint_path]
-  else:
-    train_dir = run_folders.output_dirs(cfg.snapshot_root,
-                                        cfg.config_name).train
-    paths = train_checkpoints.list_checkpoints(train_dir)
-    if not paths:
-      raise checkpoint_check.CheckpointError(
-          'no checkpoint listed in %s: train first'
-          % os.path.join(train_dir, 'checkpoint'))
-  for path in paths:
-    if not train_checkpoints.checkpoint_exists(path):
-      raise checkpoint_check.CheckpointError(
-          'checkpoint %s not found (no %s.index)' % (path, path))
+  paths = checkpoints_to_recalibrate(cfg, args.checkpoint_path)
 
   with tf.Graph().as_default():
     random_seed.apply_random_seed(cfg.random_seed)

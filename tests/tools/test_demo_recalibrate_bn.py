@@ -1,4 +1,6 @@
 """tools/recalibrate_bn.py on a tiny slim graph (no full model)."""
+import os
+
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
@@ -80,3 +82,29 @@ def test_rewrite_rejects_statistics_of_another_model(tmp_path):
   with pytest.raises(ValueError, match='has no y/BatchNorm/moving_mean'):
     recalibrate_bn.rewrite_checkpoint(
         prefix, {'y/BatchNorm': (np.zeros(3), np.ones(3))})
+
+
+def test_checkpoints_are_looked_up_where_train_py_wrote_them(tmp_path):
+  from conftest import REPO_ROOT
+  from li_programs import checkpoint_check
+  from li_programs import config as config_lib
+  config_file = os.path.join(REPO_ROOT, 'config', 'demo',
+                             'liMnv2_liAspp_shapes.ini')
+  logdir = tmp_path / 'my_train_dir'
+  cfg = config_lib.load_config(config_file, 'train', [
+      '--snapshot_root', str(tmp_path / 'snapshots'),
+      '--train_logdir', str(logdir)])
+  with pytest.raises(checkpoint_check.CheckpointError,
+                     match='no checkpoint listed in .*my_train_dir'):
+    recalibrate_bn.checkpoints_to_recalibrate(cfg)
+  logdir.mkdir()
+  prefix = str(logdir / 'model.ckpt-5')
+  tf.train.update_checkpoint_state(str(logdir), prefix, [prefix])
+  with pytest.raises(checkpoint_check.CheckpointError,
+                     match='model.ckpt-5 not found'):
+    recalibrate_bn.checkpoints_to_recalibrate(cfg)
+  open(prefix + '.index', 'w').close()
+  assert recalibrate_bn.checkpoints_to_recalibrate(cfg) == [prefix]
+  with pytest.raises(checkpoint_check.CheckpointError,
+                     match='elsewhere not found'):
+    recalibrate_bn.checkpoints_to_recalibrate(cfg, str(tmp_path / 'elsewhere'))

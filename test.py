@@ -34,35 +34,13 @@ from li_programs import session_config
 from li_programs import train_checkpoints
 
 
-def resolve_checkpoint(cfg, dirs):
-  """Returns ``(checkpoint_path, best_val)`` following the order above."""
-  if cfg.checkpoint_path:
-    path = cfg.checkpoint_path
-    if not train_checkpoints.checkpoint_exists(path):
-      raise checkpoint_check.CheckpointError(
-          'checkpoint_path %s not found (no %s.index)' % (path, path))
-    return path, False
-  if cfg.checkpoint_name:
-    path = os.path.join(dirs.train, cfg.checkpoint_name)
-    if not train_checkpoints.checkpoint_exists(path):
-      raise checkpoint_check.CheckpointError(
-          'checkpoint_name %s: no checkpoint %s' % (cfg.checkpoint_name, path))
-    return path, False
-  path, miou, gone = result_files.best_existing_val_checkpoint(dirs.val)
-  if gone:
-    print('note: %s scored higher on val (%.2f%%) but its files are gone; '
-          'testing the best remaining one, %s (%.2f%%)'
-          % (gone[0][0], 100.0 * gone[0][1], path, 100.0 * miou))
-  return path, True
-
-
 def report_flops_and_params(cfg, dirs, eval_scales):
   num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
   crop = list(cfg.eval_crop_size)
   options = model_config.model_options_from_config(cfg, num_classes, crop)
   float_ops, params = model_stats.count_flops_and_params(options, crop)
   try:
-    path, best_val = resolve_checkpoint(cfg, dirs)
+    path, best_val = result_files.resolve_test_checkpoint(cfg, dirs)
     out_dir = run_folders.test_output_dir(dirs.test, path, eval_scales,
                                          best_val)
   except checkpoint_check.CheckpointError:
@@ -105,7 +83,7 @@ def main(argv):
   if cfg.calculate_model_flops_and_params:
     return report_flops_and_params(cfg, dirs, eval_scales)
 
-  checkpoint, best_val = resolve_checkpoint(cfg, dirs)
+  checkpoint, best_val = result_files.resolve_test_checkpoint(cfg, dirs)
   out_dir = cfg.test_resdir or run_folders.test_output_dir(
       dirs.test, checkpoint, eval_scales, best_val)
   graph = tf.Graph()
@@ -135,6 +113,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  tf_compat.use_graph_mode()
   tf_compat.use_graph_mode()
   sys.exit(cli.run_program('test.py', main, sys.argv[1:]))

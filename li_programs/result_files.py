@@ -103,6 +103,37 @@ def best_existing_val_checkpoint(val_dir):
       % (len(order), os.path.join(val_dir, VAL_RESULT_MAT)))
 
 
+def resolve_test_checkpoint(cfg, dirs):
+  """The checkpoint test.py evaluates: ``cfg.checkpoint_path``, else
+  ``cfg.checkpoint_name`` inside ``dirs.train``, else the best existing one
+  scored in ``dirs.val`` (a note names better-scored ones that are gone).
+
+  Returns:
+    ``(path, best_val)``; ``best_val`` is True for the last choice.
+
+  Raises:
+    CheckpointError: the chosen checkpoint does not exist.
+  """
+  if cfg.checkpoint_path:
+    path = cfg.checkpoint_path
+    if not checkpoint_exists(path):
+      raise CheckpointError('checkpoint_path %s not found (no %s.index)'
+                            % (path, path))
+    return path, False
+  if cfg.checkpoint_name:
+    path = os.path.join(dirs.train, cfg.checkpoint_name)
+    if not checkpoint_exists(path):
+      raise CheckpointError('checkpoint_name %s: no checkpoint %s'
+                            % (cfg.checkpoint_name, path))
+    return path, False
+  path, miou, gone = best_existing_val_checkpoint(dirs.val)
+  if gone:
+    print('note: %s scored higher on val (%.2f%%) but its files are gone; '
+          'testing the best remaining one, %s (%.2f%%)'
+          % (gone[0][0], 100.0 * gone[0][1], path, 100.0 * miou))
+  return path, True
+
+
 def write_test_results(out_dir, hist, seg_metrics, image_mious=None,
                        image_names=None):
   """Writes ``test_result.mat`` and ``test_result.txt``.

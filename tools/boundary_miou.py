@@ -27,7 +27,6 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 
 from libs.core import tf_compat  # noqa: E402
 from li_programs import boundary_metrics  # noqa: E402
-from li_programs import checkpoint_check  # noqa: E402
 from li_programs import cli  # noqa: E402
 from li_programs import evaluation  # noqa: E402
 from li_programs import result_files  # noqa: E402
@@ -38,21 +37,6 @@ from li_programs import train_checkpoints  # noqa: E402
 
 RESULT_TXT = 'boundary_result.txt'
 RESULT_MAT = 'boundary_result.mat'
-
-
-def resolve_checkpoint(cfg, dirs):
-  """``(path, best_val)``: checkpoint_path, checkpoint_name, best on val."""
-  if cfg.checkpoint_path:
-    path, best_val = cfg.checkpoint_path, False
-  elif cfg.checkpoint_name:
-    path, best_val = os.path.join(dirs.train, cfg.checkpoint_name), False
-  else:
-    path = result_files.best_existing_val_checkpoint(dirs.val)[0]
-    best_val = True
-  if not train_checkpoints.checkpoint_exists(path):
-    raise checkpoint_check.CheckpointError(
-        'checkpoint %s not found (no %s.index)' % (path, path))
-  return path, best_val
 
 
 def format_line(whole, boundary, width):
@@ -121,10 +105,10 @@ def main(argv):
                                 % args.boundary_width)
   cfg = cli.load_program_config(
       'test', ['--config_file', args.config_file] + rest)
-  dirs = run_folders.output_dirs(cfg.snapshot_root, cfg.config_name)
-  checkpoint, best_val = resolve_checkpoint(cfg, dirs)
-  out_dir = args.output_dir or run_folders.test_output_dir(
-      dirs.test, checkpoint, evaluation.eval_scales_of(cfg), best_val)
+  dirs = run_folders.program_dirs(cfg)
+  checkpoint, best_val = result_files.resolve_test_checkpoint(cfg, dirs)
+  out_dir = (args.output_dir or cfg.test_resdir or run_folders.test_output_dir(
+      dirs.test, checkpoint, evaluation.eval_scales_of(cfg), best_val))
   accumulator = evaluate(cfg, checkpoint, args.boundary_width)
   if not accumulator.num_images:
     raise ValueError('split %r of %s holds no images'

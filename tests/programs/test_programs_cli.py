@@ -138,11 +138,11 @@ def test_resolve_checkpoint_order(tmp_path):
       second = saver.save(sess, os.path.join(dirs.train, 'model.ckpt'), 2)
   result_files.write_val_results(dirs.val, [first, second], [0.7, 0.2])
   cfg = types.SimpleNamespace(checkpoint_path=None, checkpoint_name=None)
-  assert test_prog.resolve_checkpoint(cfg, dirs) == (first, True)
+  assert result_files.resolve_test_checkpoint(cfg, dirs) == (first, True)
   cfg.checkpoint_name = 'model.ckpt-2'
-  assert test_prog.resolve_checkpoint(cfg, dirs) == (second, False)
+  assert result_files.resolve_test_checkpoint(cfg, dirs) == (second, False)
   cfg.checkpoint_path = first
-  assert test_prog.resolve_checkpoint(cfg, dirs) == (first, False)
+  assert result_files.resolve_test_checkpoint(cfg, dirs) == (first, False)
 
 
 def test_nan_loss_stops_naming_the_step(tmp_path, fresh_graph):

@@ -108,3 +108,19 @@ def test_training_progress_line_has_rate_and_eta():
   # 10 more steps in 10 s; over the run 20 steps in 30 s, 80 left.
   assert log.line(20, 0.9) == 'step 20: loss = 0.9000 (1.00 steps/s), ETA 2:00'
   assert progress.format_duration(3725) == '1:02:05'
+
+
+def test_boundary_tool_finds_checkpoints_where_test_py_does(tmp_path):
+  # --checkpoint_dir moves the train folder for test.py; the tool follows.
+  import os
+  from conftest import REPO_ROOT
+  from li_programs import checkpoint_check
+  from tools import boundary_miou
+  config_file = os.path.join(REPO_ROOT, 'config', 'demo',
+                             'liMnv2_liAspp_shapes.ini')
+  with pytest.raises(checkpoint_check.CheckpointError,
+                     match=r'model.ckpt-3: no checkpoint .*moved_train'):
+    boundary_miou.main(['--config_file', config_file,
+                        '--snapshot_root', str(tmp_path),
+                        '--checkpoint_dir', str(tmp_path / 'moved_train'),
+                        '--checkpoint_name', 'model.ckpt-3'])

@@ -7,6 +7,8 @@ programs by path (a module named ``test`` would clash with the stdlib).
 import importlib.util
 import os
 
+import pytest
+
 from conftest import REPO_ROOT  # noqa: E402
 
 NUM_TRAIN = 4
@@ -94,6 +96,30 @@ def write_config(path, dataset_dir, snapshot_root, text=TINY_CONFIG):
   with open(path, 'w') as f:
     f.write(text.format(dataset_dir=dataset_dir, snapshot_root=snapshot_root))
   return path
+
+
+def synthetic_setup(root):
+  """The synthetic dataset built under ``root`` and a tiny config over it
+  (``root/cfg/tiny.ini``, snapshots in ``root/snap``).
+
+  Returns:
+    ``(records, raw, config)``: the TFRecord and raw VOC-style folders and
+    the config path.
+  """
+  records, raw = build_synthetic(root)
+  config = write_config(os.path.join(root, 'cfg', 'tiny.ini'), records,
+                        os.path.join(root, 'snap'))
+  return records, raw, config
+
+
+@pytest.fixture
+def config(tmp_path):
+  """A tiny config whose dataset folder exists (no records needed); a test
+  module uses it with ``from program_helpers import config``."""
+  data = tmp_path / 'data'
+  data.mkdir()
+  return write_config(str(tmp_path / 'c' / 'tiny.ini'), str(data),
+                      str(tmp_path / 'snap'))
 
 
 def toy_train_ops(nan_from_step=10 ** 6):

@@ -45,9 +45,7 @@ def _sample(name, size=65, label_size=None, label_value=1, seed=0):
 @pytest.fixture(scope='module')
 def env(tmp_path_factory):
   root = str(tmp_path_factory.mktemp('data_errors'))
-  records, _ = h.build_synthetic(root)
-  config = h.write_config(os.path.join(root, 'cfg', 'tiny.ini'), records,
-                          os.path.join(root, 'snap'))
+  records, _, config = h.synthetic_setup(root)
   checkpoint = h.save_model_checkpoint(config, os.path.join(
       root, 'ckpt', 'model.ckpt'))
   return dict(root=root, records=records, config=config,

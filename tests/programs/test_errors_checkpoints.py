@@ -29,9 +29,7 @@ OTHER_CONFIG = os.path.join(h.REPO_ROOT, 'config', 'demo',
 @pytest.fixture(scope='module')
 def env(tmp_path_factory):
   root = str(tmp_path_factory.mktemp('ckpt_errors'))
-  records, _ = h.build_synthetic(root)
-  config = h.write_config(os.path.join(root, 'cfg', 'tiny.ini'), records,
-                          os.path.join(root, 'snap'))
+  records, _, config = h.synthetic_setup(root)
   good = h.save_model_checkpoint(config, os.path.join(root, 'good',
                                                       'model.ckpt'))
   other = h.save_model_checkpoint(OTHER_CONFIG, os.path.join(

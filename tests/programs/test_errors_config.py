@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import program_helpers as h
+from program_helpers import config  # noqa: F401 (fixture)
 from li_programs import config as li_config
 from li_programs import config_help
 from li_programs import config_schema as schema
@@ -24,14 +25,6 @@ def _run(mode, argv, capsys):
                                   argv)
   captured = capsys.readouterr()
   return status, captured.out, captured.err.strip().splitlines()
-
-
-@pytest.fixture
-def config(tmp_path):
-  data = tmp_path / 'data'
-  data.mkdir()
-  return h.write_config(str(tmp_path / 'c' / 'tiny.ini'), str(data),
-                        str(tmp_path / 'snap'))
 
 
 def _write(path, text):

@@ -25,9 +25,7 @@ train_prog = h.load_program('train')
 @pytest.fixture(scope='module')
 def env(tmp_path_factory):
   root = str(tmp_path_factory.mktemp('training_housekeeping'))
-  records, _ = h.build_synthetic(root)
-  config = h.write_config(os.path.join(root, 'cfg', 'tiny.ini'), records,
-                          os.path.join(root, 'snap'))
+  _, _, config = h.synthetic_setup(root)
   return dict(root=root, config=config)
 
 

@@ -11,6 +11,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import program_helpers as h
+from program_helpers import config  # noqa: F401 (fixture)
 from li_programs import train_checkpoints
 from li_programs import cli
 from li_programs import result_files
@@ -27,15 +28,6 @@ def _run(prog, module, argv, capsys):
   status = cli.run_program(prog, module.main, argv)
   err = capsys.readouterr().err.strip().splitlines()
   return status, (err[-1] if err else '')
-
-
-@pytest.fixture
-def config(tmp_path):
-  """A tiny config whose dataset folder exists (no records needed)."""
-  data = tmp_path / 'data'
-  data.mkdir()
-  return h.write_config(str(tmp_path / 'c' / 'tiny.ini'), str(data),
-                        str(tmp_path / 'snap'))
 
 
 def _edit(path, old, new):

@@ -32,9 +32,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope='module')
 def env(tmp_path_factory):
   root = str(tmp_path_factory.mktemp('programs'))
-  records, raw = h.build_synthetic(root)
-  config = h.write_config(os.path.join(root, 'cfg', 'tiny.ini'), records,
-                          os.path.join(root, 'snap'))
+  records, raw, config = h.synthetic_setup(root)
   with open(os.path.join(raw, 'ImageSets', 'Segmentation', 'val.txt')) as f:
     val_names = f.read().split()
   labels = [np.array(Image.open(os.path.join(raw, 'SegmentationClass',

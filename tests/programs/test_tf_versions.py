@@ -83,9 +83,7 @@ def test_both_environments_hold_the_expected_tensorflow():
 @pytest.fixture(scope='module')
 def synthetic(tmp_path_factory):
   root = str(tmp_path_factory.mktemp('tf_versions'))
-  records, _ = h.build_synthetic(root)
-  config = h.write_config(os.path.join(root, 'tiny.ini'), records,
-                          os.path.join(root, 'snap'))
+  _, _, config = h.synthetic_setup(root)
   return root, config
 
 

@@ -46,9 +46,7 @@ def _wait_for(condition, timeout, proc=None):
 @pytest.fixture(scope='module')
 def env(tmp_path_factory):
   root = str(tmp_path_factory.mktemp('validate_during_training'))
-  records, _ = h.build_synthetic(root)
-  config = h.write_config(os.path.join(root, 'cfg', 'tiny.ini'), records,
-                          os.path.join(root, 'snap'))
+  _, _, config = h.synthetic_setup(root)
   return dict(root=root, config=config,
               train_dir=os.path.join(root, 'snap', 'tiny', 'train'),
               val_dir=os.path.join(root, 'snap', 'tiny', 'val'))

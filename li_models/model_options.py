@@ -11,7 +11,7 @@ import collections
 
 import tensorflow.compat.v1 as tf
 
-from libs.core import conv_layers
+from libs.core import op_graphs
 from li_models import registry
 from li_utils import conv_ops
 
@@ -59,7 +59,7 @@ _DEFAULTS = collections.OrderedDict([
     ('li_resnet_block_pos', 'last'),
     # 'fast' or 'original' op graph (libs/core/conv_layers.py); the
     # variables and, up to float rounding, the results are the same.
-    ('op_graph', 'fast'),
+    ('op_graph', op_graphs.FAST),
 ])
 
 
@@ -184,7 +184,7 @@ def validate_model_options(options):
   check_choice('dpn_variant', options.dpn_variant, registry.DPN_VARIANTS)
   check_choice('merge_method', options.merge_method,
                registry.MERGE_METHODS)
-  check_choice('op_graph', options.op_graph, conv_layers.OP_GRAPHS)
+  check_choice('op_graph', options.op_graph, op_graphs.OP_GRAPHS)
   check_choice('output_stride', options.output_stride, (4, 8, 16, 32))
   if options.decoder_output_stride is not None:
     check_choice('decoder_output_stride', options.decoder_output_stride, (4,))

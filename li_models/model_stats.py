@@ -11,7 +11,7 @@ summed sizes of the trainable variables.
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from libs.core import conv_layers
+from libs.core import op_graphs
 from li_models import model
 
 PREDICTION_NAME = 'prediction'
@@ -91,6 +91,6 @@ def count_flops_and_params(model_options, crop_size):
     crop_size: [height, width] of the evaluation input.
   """
   graph, output_name = build_eval_graph(
-      model_options._replace(op_graph=conv_layers.ORIGINAL), crop_size)
+      model_options._replace(op_graph=op_graphs.ORIGINAL), crop_size)
   params = trainable_parameter_count(graph)
   return float_ops_of(graph, output_name), params

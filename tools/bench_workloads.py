@@ -37,7 +37,7 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 
 from dataset_generation import build_voc2012_data  # noqa: E402
 from dataset_generation import make_synthetic_shapes  # noqa: E402
-from libs.core import conv_layers  # noqa: E402
+from libs.core import op_graphs  # noqa: E402
 from li_programs import config as config_lib  # noqa: E402
 from li_programs import evaluation  # noqa: E402
 from li_programs import session_config as sc  # noqa: E402
@@ -191,7 +191,7 @@ def make_bench_records(root, num_images, image_size, seed=0):
 
 
 def figure_config(name, dataset_dir, crop=None, batch=None,
-                  op_graph=conv_layers.FAST):
+                  op_graph=op_graphs.FAST):
   """The loaded config of figure ``name``, its data redirected to the records.
 
   ``crop``/``batch`` override the figure's (quick runs and tests);
@@ -308,7 +308,7 @@ def op_profile(sess, fetch, graph, runs=2):
 
 def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
                crop=None, batch=None, session_kwargs=None, trace=False,
-               op_graph=conv_layers.FAST):
+               op_graph=op_graphs.FAST):
   """Times figure ``name`` in this process; returns the result dict.
 
   ``trace``: also profile the ops of two more runs (``op_profile``).
@@ -375,8 +375,8 @@ def parse_args(argv):
                       help='also profile the ops (RunMetadata step stats)')
   parser.add_argument('--intra_op_threads', type=int, default=None)
   parser.add_argument('--inter_op_threads', type=int, default=None)
-  parser.add_argument('--op_graph', default=conv_layers.FAST,
-                      choices=conv_layers.OP_GRAPHS)
+  parser.add_argument('--op_graph', default=op_graphs.FAST,
+                      choices=op_graphs.OP_GRAPHS)
   return parser.parse_args(argv)
 
 

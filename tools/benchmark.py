@@ -43,7 +43,7 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from libs.core import conv_layers  # noqa: E402
+from libs.core import op_graphs  # noqa: E402
 from li_models import model_config  # noqa: E402
 from li_models import model_stats  # noqa: E402
 from libs.datasets import data_generator  # noqa: E402
@@ -69,7 +69,7 @@ TITLES = {'test_li_mnv2': '`test.py` LI-MNV2 + LI-ASPP, per image',
 
 
 def run_worker(python, figure, settings, dataset_dir, work_dir, tag,
-               trace=False, op_graph=conv_layers.FAST):
+               trace=False, op_graph=op_graphs.FAST):
   """One worker process; returns its result dict."""
   mode = wl.FIGURES[figure][0]
   crop = settings['train_crop'] if mode == 'train' else settings['test_crop']
@@ -192,8 +192,8 @@ def format_markdown(results):
       '| figure | crop | %s, %s op graph | %s, %s op graph (default) | '
       'speedup | peak memory (reference / default) | LI: time overhead / '
       'share of op time / FLOP overhead |'
-      % (ref['tensorflow'], ref.get('op_graph', conv_layers.ORIGINAL),
-         new['tensorflow'], new.get('op_graph', conv_layers.FAST)),
+      % (ref['tensorflow'], ref.get('op_graph', op_graphs.ORIGINAL),
+         new['tensorflow'], new.get('op_graph', op_graphs.FAST)),
       '|---|---|---|---|---|---|---|']
   for row in results['rows']:
     crop = '%dx%d' % tuple(row['crop'])
@@ -251,8 +251,8 @@ def parse_args(argv):
   parser.add_argument('--quick', action='store_true',
                       help='the MobileNetV2 figures only, two rounds')
   parser.add_argument('--reference_python', default=REFERENCE_PYTHON)
-  parser.add_argument('--reference_op_graph', default=conv_layers.ORIGINAL,
-                      choices=conv_layers.OP_GRAPHS,
+  parser.add_argument('--reference_op_graph', default=op_graphs.ORIGINAL,
+                      choices=op_graphs.OP_GRAPHS,
                       help='op graph the reference builds (default: the '
                       "original's)")
   parser.add_argument('--figures', default=None,
@@ -303,7 +303,7 @@ def main(argv=None):
           % args.reference_python)
     backends = [('reference', args.reference_python,
                  args.reference_op_graph),
-                ('default', sys.executable, conv_layers.FAST)]
+                ('default', sys.executable, op_graphs.FAST)]
     dataset_dir = wl.make_bench_records(
         os.path.join(args.bench_dir, 'data'), args.num_images,
         args.image_size)

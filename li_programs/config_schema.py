@@ -142,8 +142,8 @@ OPTIONS = [
     _opt('inter_op_threads', 'int', None, _ALL_MODES,
          'Ops run concurrently (None: 2, 1 on one CPU; 0: TF default).'),
     _opt('xla', 'bool', False, _ALL_MODES,
-         'XLA JIT auto-clustering (slower than plain TensorFlow on the '
-         'CPUs measured here, see the README).'),
+         'XLA JIT auto-clustering.  On CPUs it ran slower here, and under '
+         'TensorFlow 1.15 a training graph compiled for over 15 minutes.'),
     _opt('allow_growth', 'bool', True, _ALL_MODES,
          'Let GPU memory grow as needed instead of taking it all at once.'),
     # [train]

@@ -151,7 +151,8 @@ def checkpoints_to_recalibrate(cfg, checkpoint_path=None):
   train.py writes to for ``cfg`` (``--train_logdir`` included).
 
   Raises:
-    CheckpointError: none listed, or a listed one has no ``.index``.
+    CheckpointError: none listed, or a listed one lacks its ``.index`` or
+      a data shard.
   """
   if checkpoint_path:
     paths = [checkpoint_path]
@@ -163,9 +164,7 @@ def checkpoints_to_recalibrate(cfg, checkpoint_path=None):
           'no checkpoint listed in %s: train first'
           % os.path.join(train_dir, 'checkpoint'))
   for path in paths:
-    if not train_checkpoints.checkpoint_exists(path):
-      raise checkpoint_check.CheckpointError(
-          'checkpoint %s not found (no %s.index)' % (path, path))
+    checkpoint_check.check_files(path)
   return paths
 
 

@@ -1,12 +1,18 @@
 """Boundary mIoU (li_programs/boundary_metrics.py) and the training progress
 line."""
 
+import os
+
 import numpy as np
 import pytest
 
 from li_programs import boundary_metrics as bm
+from li_programs import checkpoint_check
 from li_programs import metrics
 from libs.core import progress
+from tools import boundary_miou
+
+from conftest import REPO_ROOT  # noqa: E402
 
 
 def _square_label(size=21, low=5, high=15, value=1):
@@ -112,10 +118,6 @@ def test_training_progress_line_has_rate_and_eta():
 
 def test_boundary_tool_finds_checkpoints_where_test_py_does(tmp_path):
   # --checkpoint_dir moves the train folder for test.py; the tool follows.
-  import os
-  from conftest import REPO_ROOT
-  from li_programs import checkpoint_check
-  from tools import boundary_miou
   config_file = os.path.join(REPO_ROOT, 'config', 'demo',
                              'liMnv2_liAspp_shapes.ini')
   with pytest.raises(checkpoint_check.CheckpointError,

@@ -7,7 +7,11 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from libs.core.batch_norm import batch_norm
+from li_programs import checkpoint_check
+from li_programs import config as config_lib
 from tools import recalibrate_bn
+
+from conftest import REPO_ROOT  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -85,9 +89,6 @@ def test_rewrite_rejects_statistics_of_another_model(tmp_path):
 
 
 def test_checkpoints_are_looked_up_where_train_py_wrote_them(tmp_path):
-  from conftest import REPO_ROOT
-  from li_programs import checkpoint_check
-  from li_programs import config as config_lib
   config_file = os.path.join(REPO_ROOT, 'config', 'demo',
                              'liMnv2_liAspp_shapes.ini')
   logdir = tmp_path / 'my_train_dir'
@@ -104,6 +105,10 @@ def test_checkpoints_are_looked_up_where_train_py_wrote_them(tmp_path):
                      match='model.ckpt-5 not found'):
     recalibrate_bn.checkpoints_to_recalibrate(cfg)
   open(prefix + '.index', 'w').close()
+  with pytest.raises(checkpoint_check.CheckpointError,
+                     match='model.ckpt-5.data-00000-of-00001 is missing'):
+    recalibrate_bn.checkpoints_to_recalibrate(cfg)
+  open(prefix + '.data-00000-of-00001', 'w').close()
   assert recalibrate_bn.checkpoints_to_recalibrate(cfg) == [prefix]
   with pytest.raises(checkpoint_check.CheckpointError,
                      match='elsewhere not found'):

@@ -31,7 +31,6 @@ from li_programs import plot_fn
 from li_programs import result_files
 from li_programs import run_folders
 from li_programs import session_config
-from li_programs import train_checkpoints
 
 
 def report_flops_and_params(cfg, dirs, eval_scales):
@@ -89,13 +88,14 @@ def main(argv):
   graph = tf.Graph()
   with graph.as_default():
     eval_graph = evaluation.build_eval_graph(
-        cfg, cfg.test_split, eval_scales, cfg.add_flipped_images)
+        cfg, cfg.test_split, eval_scales, cfg.add_flipped_images,
+        program='test.py')
     on_sample = _plot_sampler(cfg, out_dir, eval_graph.num_samples,
                               eval_graph.num_classes, eval_graph.ignore_label)
     sess_config = session_config.session_config_from(cfg)
     with tf.Session(config=sess_config) as sess:
-      train_checkpoints.restore_checkpoint(sess, eval_graph.saver, checkpoint,
-                                    config_file=cfg.config_file)
+      evaluation.restore_model(sess, eval_graph, checkpoint,
+                               config_file=cfg.config_file)
       hist, image_mious, names = evaluation.run_evaluation(
           sess, eval_graph, desc='test', per_image=cfg.save_every_frame_miou,
           on_sample=on_sample)

@@ -109,7 +109,7 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):
   with graph.as_default():
     eval_graph = evaluation.build_eval_graph(
         cfg, cfg.val_split, evaluation.eval_scales_of(cfg),
-        cfg.add_flipped_images)
+        cfg.add_flipped_images, program='validate.py')
     miou_value = tf.placeholder(tf.float32, [])
     miou_summary = tf.summary.scalar('miou', miou_value)
     writer = tf.summary.FileWriter(dirs.val)
@@ -123,8 +123,8 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):
       # checkpoints (and dropped older ones) meanwhile.
       for path in _relisted(checkpoints, dirs.train):
         try:
-          train_checkpoints.restore_checkpoint(sess, eval_graph.saver, path,
-                                        config_file=cfg.config_file)
+          evaluation.restore_model(sess, eval_graph, path,
+                                   config_file=cfg.config_file)
         except checkpoint_check.CheckpointMismatch:
           raise
         except checkpoint_check.CheckpointError as err:

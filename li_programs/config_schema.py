@@ -10,6 +10,7 @@ import collections
 
 from libs.core import op_graphs
 from li_models import registry
+from li_programs import inference_engine
 
 Option = collections.namedtuple(
     'Option', ['name', 'type', 'default', 'sections', 'help', 'choices'])
@@ -137,6 +138,11 @@ OPTIONS = [
          'BatchNorm folded into depthwise convolutions at inference; '
          'original: op for op the original graph.  Same variables, results '
          'equal up to float rounding.', op_graphs.OP_GRAPHS),
+    _opt('inference_engine', 'str', inference_engine.AUTO, _EVAL,
+         'Kernels that run the model: session (TensorFlow, as the '
+         'original), tflite (the model converted to TensorFlow Lite, '
+         'XNNPACK; TensorFlow 2.x) or auto (tflite under TensorFlow 2.x '
+         'without a GPU, else session).', inference_engine.ENGINES),
     _opt('intra_op_threads', 'int', None, _ALL_MODES,
          'Threads inside one op (None: every usable CPU; 0: TF default).'),
     _opt('inter_op_threads', 'int', None, _ALL_MODES,

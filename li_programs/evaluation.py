@@ -1,10 +1,15 @@
 """The evaluation graph and loop shared by validate.py and test.py.
 
-``build_eval_graph`` builds the input pipeline (batch 1), the predictions at
-the evaluation scales and a Saver; ``run_evaluation`` makes one pass over
-the split and accumulates the confusion matrix.
+``build_eval_graph`` builds the input pipeline (batch 1) and the model's
+predictions at the evaluation scales, in the graph (``inference_engine =
+session``) or converted to TensorFlow Lite (``tflite``, see
+``inference_engine``); ``restore_model`` loads a checkpoint into either;
+``run_evaluation`` makes one pass over the split and accumulates the
+confusion matrix.
 """
 import collections
+import functools
+import sys
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -14,16 +19,21 @@ from libs.datasets import data_generator
 from li_models import model
 from li_models import model_config
 from li_models import registry
+from li_programs import inference_engine
 from li_programs import input_errors
 from li_programs import metrics
+from li_programs import tflite_predictor
+from li_programs import train_checkpoints
 
 
 # files: the TFRecords read; output_stride: of the model (both for error
-# messages).
+# messages); predictor: the TflitePredictor under inference_engine tflite,
+# when the fetches hold no 'prediction' and saver is None.
 EvalGraph = collections.namedtuple(
     'EvalGraph', ['iterator', 'fetches', 'saver', 'num_samples',
-                  'num_classes', 'ignore_label', 'files', 'output_stride'],
-    defaults=((), None))
+                  'num_classes', 'ignore_label', 'files', 'output_stride',
+                  'predictor'],
+    defaults=((), None, None))
 
 
 def eval_scales_of(cfg):
@@ -50,13 +60,19 @@ def build_predictions(images, model_options, eval_scales=(1.0,),
   return predictions['semantic']
 
 
-def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images):
+def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images,
+                     engine=None, program='eval'):
   """Input pipeline (batch 1, no crop loss) + predictions + a Saver.
 
   Must be called inside the graph to fill. The fetches dict holds
   'prediction' [1, H, W], 'label' [1, H, W, 1], 'image', 'original_image',
-  'image_name'.
+  'image_name'; under the tflite engine (``engine``, default: resolved
+  from ``cfg.inference_engine``), 'prediction' is added by
+  ``run_evaluation`` and the model lives in ``EvalGraph.predictor``.
+  ``program`` names the caller in the notes it prints.
   """
+  if engine is None:
+    engine = inference_engine.resolve(cfg.inference_engine)
   crop = list(cfg.eval_crop_size)
   dataset = data_generator.Dataset(
       dataset_name=cfg.dataset, split_name=split_name,
@@ -72,18 +88,49 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images):
   images.set_shape([1, crop[0], crop[1], 3])
   model_options = model_config.model_options_from_config(
       cfg, dataset.num_of_classes, crop)
-  predictions = build_predictions(images, model_options, eval_scales,
-                                  add_flipped_images,
-                                  getattr(cfg, 'image_pyramid', None))
-  fetches = {'prediction': predictions,
-             'label': samples['label'], 'image': images,
+  build_labels = functools.partial(
+      build_predictions, model_options=model_options,
+      eval_scales=eval_scales, add_flipped_images=add_flipped_images,
+      image_pyramid=getattr(cfg, 'image_pyramid', None))
+  fetches = {'label': samples['label'], 'image': images,
              'image_name': samples['image_name']}
   if 'original_image' in samples:
     fetches['original_image'] = samples['original_image']
-  saver = tf.train.Saver(tf.global_variables())
+  saver = predictor = None
+  if engine == inference_engine.TFLITE:
+    threads = inference_engine.interpreter_threads(cfg.intra_op_threads)
+    note = functools.partial(_note, program)
+    predictor = tflite_predictor.TflitePredictor(
+        build_labels, images.shape, images.dtype, threads,
+        fall_back=cfg.inference_engine == inference_engine.AUTO, note=note)
+    note('inference on TensorFlow Lite (XNNPACK, %s threads); '
+         '--inference_engine=session runs it in TensorFlow'
+         % (threads or 'default'))
+  else:
+    fetches['prediction'] = build_labels(images)
+    saver = tf.train.Saver(tf.global_variables())
   return EvalGraph(iterator, fetches, saver, dataset.num_samples,
                    dataset.num_of_classes, dataset.ignore_label,
-                   tuple(dataset.files), cfg.output_stride)
+                   tuple(dataset.files), cfg.output_stride, predictor)
+
+
+def _note(program, message):
+  sys.stderr.write('%s: %s\n' % (program, message))
+  sys.stderr.flush()
+
+
+def restore_model(sess, graph, checkpoint, config_file=None):
+  """Loads ``checkpoint`` into the model of EvalGraph ``graph``.
+
+  ``sess`` holds the graph's session (unused under the tflite engine, whose
+  model has a graph of its own).  Raises what
+  ``train_checkpoints.restore_checkpoint`` raises.
+  """
+  if graph.predictor is not None:
+    graph.predictor.restore(checkpoint, config_file=config_file)
+  else:
+    train_checkpoints.restore_checkpoint(sess, graph.saver, checkpoint,
+                                         config_file=config_file)
 
 
 def progress_bar(total, desc=''):
@@ -134,6 +181,8 @@ def run_evaluation(sess, graph, desc='eval', per_image=False,
         if explained is None:
           raise
         raise explained from err
+      if graph.predictor is not None:
+        out['prediction'] = graph.predictor.predict(out['image'])
       try:
         image_hist = metrics.confusion_matrix(
             out['label'], out['prediction'], n, graph.ignore_label)

@@ -71,7 +71,8 @@ def evaluate(cfg, checkpoint, width):
   graph = tf.Graph()
   with graph.as_default():
     eval_graph = evaluation.build_eval_graph(
-        cfg, cfg.test_split, eval_scales, cfg.add_flipped_images)
+        cfg, cfg.test_split, eval_scales, cfg.add_flipped_images,
+        program='boundary_miou.py')
     accumulator = boundary_metrics.BoundaryAccumulator(
         eval_graph.num_classes, eval_graph.ignore_label, width)
 
@@ -83,7 +84,7 @@ def evaluate(cfg, checkpoint, width):
                       out['prediction'][0][:height, :width_px])
 
     with tf.Session(config=session_config.session_config_from(cfg)) as sess:
-      train_checkpoints.restore_checkpoint(sess, eval_graph.saver, checkpoint)
+      evaluation.restore_model(sess, eval_graph, checkpoint)
       evaluation.run_evaluation(sess, eval_graph, desc='boundary',
                                 on_sample=on_sample)
   return accumulator

@@ -17,8 +17,9 @@ import tensorflow.compat.v1 as tf
 from PIL import Image
 
 import program_helpers as h
-from li_programs import train_checkpoints
+from li_programs import cli
 from li_programs import result_files
+from li_programs import train_checkpoints
 
 train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')
@@ -239,6 +240,41 @@ def test_known_weights_reproduce_confusion_matrix(env, model_checkpoints):
   assert open(os.path.join(out_dir, 'test_result.txt')).read() == \
       'mIoU: %.2f%%, acc: %.2f%%\n' % (
           100 * expected[3, 3] / expected[:, 3].sum() / 5, 100 * acc)
+
+
+def test_inference_engines_score_alike(env, model_checkpoints, tmp_path,
+                                      capsys):
+  """test.py on the LI model with random weights: the same confusion matrix
+  in TensorFlow and in TensorFlow Lite (2.x); 1.15 refuses tflite in one
+  line and runs auto in TensorFlow."""
+  def hist_of(engine):
+    out_dir = str(tmp_path / engine)
+    status = test_prog.main([
+        '--config_file', env['config'], '--checkpoint_path',
+        model_checkpoints['random'], '--test_resdir', out_dir,
+        '--inference_engine=' + engine])
+    assert status == 0
+    return scipy.io.loadmat(os.path.join(out_dir, 'test_result.mat'))[
+        'hist_total']
+
+  session = hist_of('session')
+  assert np.count_nonzero(session.sum(axis=0)) > 1  # several classes predicted
+  capsys.readouterr()
+  if int(tf.version.VERSION.split('.')[0]) >= 2:
+    np.testing.assert_array_equal(hist_of('auto'), session)
+    assert 'test.py: inference on TensorFlow Lite (XNNPACK' in (
+        capsys.readouterr().err)
+  else:
+    np.testing.assert_array_equal(hist_of('auto'), session)
+    assert 'TensorFlow Lite' not in capsys.readouterr().err
+    status = cli.run_program('test.py', test_prog.main, [
+        '--config_file', env['config'], '--checkpoint_path',
+        model_checkpoints['random'], '--inference_engine=tflite'])
+    assert status == 2
+    assert capsys.readouterr().err.strip().endswith(
+        'inference_engine = tflite: it needs TensorFlow 2.x (XNNPACK '
+        'kernels); this is TensorFlow %s; use session or auto'
+        % tf.version.VERSION)
 
 
 def test_adam_li_only_finetune_from_checkpoint(env, model_checkpoints,

@@ -1,0 +1,138 @@
+"""The evaluation model's engine: which one runs where, and the TensorFlow
+Lite predictor against the same model run in TensorFlow."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from li_programs import checkpoint_check
+from li_programs import inference_engine
+from li_programs import session_config
+from li_programs import tflite_predictor
+
+TF2 = int(tf.version.VERSION.split('.')[0]) >= 2
+IMAGE_SHAPE = [1, 17, 17, 3]
+
+
+def test_unknown_engine_is_a_one_line_error():
+  with pytest.raises(ValueError, match="inference_engine must be one of "
+                     "auto, session, tflite, got 'gpu'"):
+    inference_engine.resolve('gpu')
+
+
+def test_engine_by_tensorflow_version_and_gpu(monkeypatch):
+  assert inference_engine.resolve('session') == 'session'
+  monkeypatch.setattr(inference_engine, '_gpu_visible', lambda: False)
+  if TF2:
+    assert inference_engine.tflite_unavailable_reason() is None
+    assert inference_engine.resolve('auto') == 'tflite'
+    assert inference_engine.resolve('tflite') == 'tflite'
+    monkeypatch.setattr(inference_engine, '_gpu_visible', lambda: True)
+    assert inference_engine.resolve('auto') == 'session'
+    assert inference_engine.resolve('tflite') == 'tflite'
+  else:
+    assert inference_engine.resolve('auto') == 'session'
+    with pytest.raises(ValueError, match=r'inference_engine = tflite: it '
+                       r'needs TensorFlow 2\.x \(XNNPACK kernels\); this is '
+                       r'TensorFlow 1\.15\.\d+; use session or auto$'):
+      inference_engine.resolve('tflite')
+
+
+def test_tensorflow_without_an_interpreter(monkeypatch):
+  monkeypatch.setattr(inference_engine, 'interpreter_class', lambda: None)
+  monkeypatch.setattr(inference_engine, '_gpu_visible', lambda: False)
+  assert inference_engine.resolve('auto') == 'session'
+  with pytest.raises(ValueError, match='inference_engine = tflite: '):
+    inference_engine.resolve('tflite')
+
+
+def test_interpreter_threads_follow_intra_op_threads():
+  assert inference_engine.interpreter_threads(None) == (
+      session_config.available_cpus())
+  assert inference_engine.interpreter_threads(0) is None
+  assert inference_engine.interpreter_threads(3) == 3
+
+
+def _tiny_labels(images):
+  """A dilated convolution, BatchNorm-free, and the argmax over 5 classes."""
+  weights = tf.get_variable(
+      'w', [3, 3, 3, 5], initializer=tf.random_normal_initializer(seed=3))
+  bias = tf.get_variable(
+      'b', [5], initializer=tf.random_normal_initializer(seed=4))
+  logits = tf.nn.atrous_conv2d(images, weights, 2, 'SAME') + bias
+  return tf.argmax(logits, 3, output_type=tf.int32)
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path):
+  """(checkpoint, images, labels the model gives them in TensorFlow)."""
+  images = np.random.RandomState(0).uniform(
+      -1, 1, IMAGE_SHAPE).astype(np.float32)
+  with tf.Graph().as_default():
+    placeholder = tf.placeholder(tf.float32, IMAGE_SHAPE)
+    labels = _tiny_labels(placeholder)
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      path = saver.save(sess, os.path.join(str(tmp_path), 'tiny.ckpt'))
+      expected = sess.run(labels, {placeholder: images})
+  assert len(np.unique(expected)) > 1
+  return path, images, expected
+
+
+def _predictor(fall_back=False, notes=None):
+  return tflite_predictor.TflitePredictor(
+      _tiny_labels, IMAGE_SHAPE, tf.float32, num_threads=1,
+      fall_back=fall_back, note=None if notes is None else notes.append)
+
+
+@pytest.mark.skipif(not TF2, reason='TensorFlow Lite runs under 2.x only '
+                    '(resolve refuses it under 1.15, tested above)')
+def test_converted_model_gives_the_labels_of_tensorflow(tiny_checkpoint):
+  path, images, expected = tiny_checkpoint
+  predictor = _predictor()
+  predictor.restore(path)
+  np.testing.assert_array_equal(predictor.predict(images), expected)
+  predictor.restore(path)  # validate.py: one conversion per checkpoint
+  np.testing.assert_array_equal(predictor.predict(images), expected)
+
+
+def _failing_convert(self, session):
+  raise tflite_predictor.ConversionError(
+      'TensorFlow Lite could not convert the model: op Foo unsupported')
+
+
+def test_failed_conversion_falls_back_to_tensorflow(tiny_checkpoint,
+                                                   monkeypatch):
+  path, images, expected = tiny_checkpoint
+  monkeypatch.setattr(tflite_predictor.TflitePredictor, '_convert',
+                      _failing_convert)
+  notes = []
+  predictor = _predictor(fall_back=True, notes=notes)
+  predictor.restore(path)
+  assert notes == ['note: TensorFlow Lite could not convert the model: op '
+                   'Foo unsupported; the model runs in TensorFlow instead']
+  np.testing.assert_array_equal(predictor.predict(images), expected)
+  predictor.close()
+  with pytest.raises(tflite_predictor.ConversionError, match='op Foo'):
+    _predictor(fall_back=False).restore(path)
+
+
+@pytest.mark.skipif(not TF2, reason='the converter of TensorFlow 2.x')
+def test_converter_errors_become_one_line(tiny_checkpoint, monkeypatch):
+  def fail(self):
+    raise RuntimeError('\n  first line of the reason\nsecond line\n')
+  monkeypatch.setattr(tf.lite.TFLiteConverter, 'convert', fail)
+  with pytest.raises(tflite_predictor.ConversionError) as err:
+    _predictor().restore(tiny_checkpoint[0])
+  assert str(err.value) == ('TensorFlow Lite could not convert the model: '
+                            'first line of the reason')
+
+
+def test_restore_errors_and_predict_before_restore(tmp_path):
+  predictor = _predictor()
+  with pytest.raises(RuntimeError, match='before restore'):
+    predictor.predict(np.zeros(IMAGE_SHAPE, np.float32))
+  with pytest.raises(checkpoint_check.CheckpointError):
+    predictor.restore(os.path.join(str(tmp_path), 'missing.ckpt'))

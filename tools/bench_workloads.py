@@ -40,6 +40,7 @@ from dataset_generation import make_synthetic_shapes  # noqa: E402
 from libs.core import op_graphs  # noqa: E402
 from li_programs import config as config_lib  # noqa: E402
 from li_programs import evaluation  # noqa: E402
+from li_programs import inference_engine  # noqa: E402
 from li_programs import session_config as sc  # noqa: E402
 from li_programs import training_graph  # noqa: E402
 from libs.core import tf_compat  # noqa: E402
@@ -191,11 +192,13 @@ def make_bench_records(root, num_images, image_size, seed=0):
 
 
 def figure_config(name, dataset_dir, crop=None, batch=None,
-                  op_graph=op_graphs.FAST):
+                  op_graph=op_graphs.FAST,
+                  engine=inference_engine.AUTO):
   """The loaded config of figure ``name``, its data redirected to the records.
 
   ``crop``/``batch`` override the figure's (quick runs and tests);
-  ``op_graph`` is the config option of that name.
+  ``op_graph`` and ``engine`` (``inference_engine``, test figures) are the
+  config options of those names.
   """
   if name not in FIGURES:
     raise BenchmarkError('unknown figure %r; allowed values: %s'
@@ -214,7 +217,8 @@ def figure_config(name, dataset_dir, crop=None, batch=None,
     return config_lib.load_config(os.path.join(REPO_ROOT, config), 'train',
                                   flags)
   flags += ['--test_split=val', '--val_split=val',
-            '--eval_crop_size=%d,%d' % (crop, crop)]
+            '--eval_crop_size=%d,%d' % (crop, crop),
+            '--inference_engine=%s' % engine]
   return config_lib.load_config(os.path.join(REPO_ROOT, config), 'test',
                                 flags)
 
@@ -242,22 +246,25 @@ def build_train_step(cfg, seed=SEED):
           'total_loss': ops.total_loss, 'init': init}
 
 
-def build_eval_step(cfg, seed=SEED):
+def build_eval_step(cfg, seed=SEED, engine=None):
   """test.py's graph (records, batch 1) with a step that restarts the split.
 
+  ``engine``: as test.py's (default: resolved from ``cfg``).
+
   Returns:
-    dict with 'graph', 'init', 'iterator', 'fetches'.
+    dict with 'graph', 'init', 'iterator', 'fetches' and 'predictor' (the
+    TflitePredictor, or None when the model is in the graph).
   """
   graph = tf.Graph()
   with graph.as_default():
     tf.set_random_seed(seed)
     eval_graph = evaluation.build_eval_graph(
         cfg, cfg.test_split, evaluation.eval_scales_of(cfg),
-        cfg.add_flipped_images)
+        cfg.add_flipped_images, engine=engine, program='bench_workloads')
     init = [tf.global_variables_initializer(),
             tf.local_variables_initializer()]
   return {'graph': graph, 'init': init, 'iterator': eval_graph.iterator,
-          'fetches': eval_graph.fetches}
+          'fetches': eval_graph.fetches, 'predictor': eval_graph.predictor}
 
 
 def _restore_or_create(sess, init, checkpoint):
@@ -270,6 +277,19 @@ def _restore_or_create(sess, init, checkpoint):
   if checkpoint:
     saver.save(sess, checkpoint, write_meta_graph=False)
   return 'created'
+
+
+def _restore_predictor(cfg, predictor, checkpoint):
+  """Loads the shared weights into a TflitePredictor; when there are none
+  yet, the session graph of the figure creates them first (same seed)."""
+  weights = 'restored'
+  if not (checkpoint and os.path.isfile(checkpoint + '.index')):
+    checkpoint = checkpoint or os.path.join(tempfile.mkdtemp(), 'weights')
+    step = build_eval_step(cfg, engine=inference_engine.SESSION)
+    with tf.Session(graph=step['graph']) as sess:
+      weights = _restore_or_create(sess, step['init'], checkpoint)
+  predictor.restore(checkpoint)
+  return weights
 
 
 def op_profile(sess, fetch, graph, runs=2):
@@ -308,19 +328,25 @@ def op_profile(sess, fetch, graph, runs=2):
 
 def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
                crop=None, batch=None, session_kwargs=None, trace=False,
-               op_graph=op_graphs.FAST):
+               op_graph=op_graphs.FAST, engine=inference_engine.AUTO):
   """Times figure ``name`` in this process; returns the result dict.
 
-  ``trace``: also profile the ops of two more runs (``op_profile``).
+  ``trace``: also profile the ops of two more runs (``op_profile``; not
+  under the tflite engine, whose ops TensorFlow does not trace).
   """
-  cfg = figure_config(name, dataset_dir, crop, batch, op_graph)
+  cfg = figure_config(name, dataset_dir, crop, batch, op_graph, engine)
   mode = FIGURES[name][0]
   start = time.perf_counter()
   step = (build_train_step if mode == 'train' else build_eval_step)(cfg)
   build_s = time.perf_counter() - start
   config = sc.session_config(**(session_kwargs or {}))
   with tf.Session(graph=step['graph'], config=config) as sess:
-    weights = _restore_or_create(sess, step['init'], checkpoint)
+    predictor = step.get('predictor')
+    if predictor is None:
+      weights = _restore_or_create(sess, step['init'], checkpoint)
+    else:  # the graph holds only the input pipeline
+      sess.run(step['init'])
+      weights = _restore_predictor(cfg, predictor, checkpoint)
     if mode == 'train':
       first = float(sess.run(step['total_loss']))
 
@@ -328,21 +354,27 @@ def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
         sess.run(step['train_op'])
       outputs = {'loss_before_first_step': first}
     else:
+      def predict():
+        out = sess.run(step['fetches'])
+        if predictor is not None:
+          return predictor.predict(out['image'])
+        return out['prediction']
+
       sess.run(step['iterator'].initializer)
-      prediction = sess.run(step['fetches'])['prediction']
+      prediction = predict()
       sess.run(step['iterator'].initializer)
 
       def one():
         try:
-          sess.run(step['fetches'])
+          predict()
         except tf.errors.OutOfRangeError:
           sess.run(step['iterator'].initializer)
-          sess.run(step['fetches'])
+          predict()
       outputs = {'first_prediction_histogram': np.bincount(
           prediction.ravel(), minlength=1).tolist()}
     times = time_calls(one, warmup, repeats)
     profile = None
-    if trace:
+    if trace and predictor is None:  # TF Lite's ops are not traced
       fetch = step['train_op'] if mode == 'train' else step['fetches']
       try:
         profile = op_profile(sess, fetch, step['graph'])
@@ -355,7 +387,10 @@ def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
           'timing': summarize(times), 'graph_build_s': round(build_s, 3),
           'peak_rss_mib': round(peak_rss_mib(), 1), 'weights': weights,
           'outputs': outputs, 'tensorflow': tensorflow_info(),
-          'op_graph': op_graph}
+          'op_graph': op_graph,
+          'inference_engine': (None if mode == 'train' else
+                               inference_engine.TFLITE if predictor
+                               else inference_engine.SESSION)}
 
 
 def parse_args(argv):
@@ -377,6 +412,9 @@ def parse_args(argv):
   parser.add_argument('--inter_op_threads', type=int, default=None)
   parser.add_argument('--op_graph', default=op_graphs.FAST,
                       choices=op_graphs.OP_GRAPHS)
+  parser.add_argument('--inference_engine', default=inference_engine.AUTO,
+                      choices=inference_engine.ENGINES,
+                      help="test figures' engine, as test.py's option")
   return parser.parse_args(argv)
 
 
@@ -387,7 +425,7 @@ def main(argv=None):
       args.checkpoint, args.crop, args.batch,
       {'intra_op_threads': args.intra_op_threads,
        'inter_op_threads': args.inter_op_threads}, args.trace,
-      args.op_graph)
+      args.op_graph, args.inference_engine)
   with open(args.out, 'w') as f:
     json.dump(result, f)
   return 0

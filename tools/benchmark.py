@@ -47,6 +47,7 @@ from libs.core import op_graphs  # noqa: E402
 from li_models import model_config  # noqa: E402
 from li_models import model_stats  # noqa: E402
 from libs.datasets import data_generator  # noqa: E402
+from li_programs import inference_engine  # noqa: E402
 from tools import bench_workloads as wl  # noqa: E402
 
 REPO_ROOT = wl.REPO_ROOT
@@ -166,7 +167,8 @@ def summarize_runs(runs, settings, backends, dataset_dir, count_flops=True):
            'reference_peak_mib': max(r['peak_rss_mib'] for r in ref),
            'default_peak_mib': max(r['peak_rss_mib'] for r in new),
            'reference_runs_s': [r['timing']['median_s'] for r in ref],
-           'default_runs_s': [r['timing']['median_s'] for r in new]}
+           'default_runs_s': [r['timing']['median_s'] for r in new],
+           'default_engine': new[0].get('inference_engine')}
     row['speedup'] = row['reference_s'] / row['default_s']
     baseline = wl.LI_BASELINES.get(figure)
     if baseline and (baseline, default_name) in runs:
@@ -207,10 +209,13 @@ def format_markdown(results):
           else '–',
           '%+.1f%%' % (100 * row['li_flop_overhead'])
           if 'li_flop_overhead' in row else '–')
-    lines.append('| %s | %s | %.3f s | %.3f s | %.2fx | %.0f / %.0f MiB | %s |'
-                 % (row['title'], crop, row['reference_s'], row['default_s'],
-                    row['speedup'], row['reference_peak_mib'],
-                    row['default_peak_mib'], overhead))
+    engine = (' (TF Lite)' if row.get('default_engine') ==
+              inference_engine.TFLITE else '')
+    lines.append('| %s | %s | %.3f s | %.3f s%s | %.2fx | %.0f / %.0f MiB | '
+                 '%s |' % (row['title'], crop, row['reference_s'],
+                           row['default_s'], engine, row['speedup'],
+                           row['reference_peak_mib'], row['default_peak_mib'],
+                           overhead))
   m = results['machine']
   lines.append('')
   lines.append('Measured by `make bench` on %s (%s usable CPUs), %d rounds, '

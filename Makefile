@@ -29,7 +29,8 @@ TESTS ?= tests/reference/test_graphs_reference.py \
 	tests/unit/test_programs_train_utils.py \
 	tests/unit/test_programs_eval_utils.py \
 	tests/graphs/test_graphs_batch_norm.py tests/graphs/test_programs_towers.py \
-	tests/reference/test_train_step_reference.py
+	tests/reference/test_train_step_reference.py \
+	tests/tools/test_bench_engine.py
 else ifeq ($(TF),1)
 VENV := .venv
 REQUIREMENTS := requirements.txt

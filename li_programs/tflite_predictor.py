@@ -48,10 +48,6 @@ class TflitePredictor(object):
     self._interpreter = None
     self._session = None  # only when falling back to TensorFlow
 
-  @property
-  def graph(self):
-    return self._graph
-
   def restore(self, checkpoint, config_file=None):
     """Restores ``checkpoint`` and converts the model with its weights.
 
@@ -82,8 +78,9 @@ class TflitePredictor(object):
       with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         flatbuffer = converter.convert()
-        interpreter = inference_engine.interpreter_class()(model_content=flatbuffer,
-                                           num_threads=self._num_threads)
+        interpreter_class = inference_engine.interpreter_class()
+        interpreter = interpreter_class(model_content=flatbuffer,
+                                        num_threads=self._num_threads)
       interpreter.allocate_tensors()
     except Exception as err:  # the converter raises several error types
       raise ConversionError('TensorFlow Lite could not convert the model: %s'
@@ -100,8 +97,8 @@ class TflitePredictor(object):
     interpreter.set_tensor(interpreter.get_input_details()[0]['index'],
                            images)
     interpreter.invoke()
-    return interpreter.get_tensor(
-        interpreter.get_output_details()[0]['index']).copy()
+    return interpreter.get_tensor(  # a copy, not the interpreter's buffer
+        interpreter.get_output_details()[0]['index'])
 
   def close(self):
     if self._session is not None:

@@ -1,0 +1,24 @@
+"""The benchmark times test figures with test.py's default engine."""
+import tensorflow.compat.v1 as tf
+
+from tools import bench_workloads as wl
+
+TF2 = int(tf.version.VERSION.split('.')[0]) >= 2
+
+
+def test_test_figure_runs_with_the_default_engine(tmp_path):
+  records = wl.make_bench_records(str(tmp_path / 'data'), num_images=2,
+                                  image_size=65)
+  checkpoint = str(tmp_path / 'weights.ckpt')
+  # The default engine first: under 2.x it creates the shared weights
+  # through the figure's session graph, then converts them.
+  default = wl.run_figure('test_li_mnv2', records, warmup=0, repeats=1,
+                          checkpoint=checkpoint, crop=65)
+  session = wl.run_figure('test_li_mnv2', records, warmup=0, repeats=1,
+                          checkpoint=checkpoint, crop=65, engine='session')
+  assert (default['weights'], session['weights']) == ('created', 'restored')
+  assert default['inference_engine'] == ('tflite' if TF2 else 'session')
+  assert session['inference_engine'] == 'session'
+  histogram = session['outputs']['first_prediction_histogram']
+  assert sum(histogram) == 65 * 65
+  assert default['outputs']['first_prediction_histogram'] == histogram

@@ -22,6 +22,7 @@ from li_models import registry
 from li_programs import inference_engine
 from li_programs import input_errors
 from li_programs import metrics
+from li_programs import session_config
 from li_programs import tflite_predictor
 from li_programs import train_checkpoints
 
@@ -102,7 +103,8 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images,
     note = functools.partial(_note, program)
     predictor = tflite_predictor.TflitePredictor(
         build_labels, images.shape, images.dtype, threads,
-        fall_back=cfg.inference_engine == inference_engine.AUTO, note=note)
+        fall_back=cfg.inference_engine == inference_engine.AUTO, note=note,
+        config=session_config.session_config_from(cfg))
     note('inference on TensorFlow Lite (XNNPACK, %s threads); '
          '--inference_engine=session runs it in TensorFlow'
          % (threads or 'default'))
@@ -131,6 +133,16 @@ def restore_model(sess, graph, checkpoint, config_file=None):
   else:
     train_checkpoints.restore_checkpoint(sess, graph.saver, checkpoint,
                                          config_file=config_file)
+
+
+def fetch_sample(sess, graph):
+  """The next image's fetches, with its 'prediction' whichever engine runs
+  the model.  Raises what ``sess.run`` raises (OutOfRangeError at the end of
+  the split)."""
+  out = sess.run(graph.fetches)
+  if graph.predictor is not None:
+    out['prediction'] = graph.predictor.predict(out['image'])
+  return out
 
 
 def progress_bar(total, desc=''):
@@ -172,7 +184,7 @@ def run_evaluation(sess, graph, desc='eval', per_image=False,
   try:
     while True:
       try:
-        out = sess.run(graph.fetches)
+        out = fetch_sample(sess, graph)
       except tf.errors.OutOfRangeError:
         break
       except tf.errors.OpError as err:
@@ -181,8 +193,6 @@ def run_evaluation(sess, graph, desc='eval', per_image=False,
         if explained is None:
           raise
         raise explained from err
-      if graph.predictor is not None:
-        out['prediction'] = graph.predictor.predict(out['image'])
       try:
         image_hist = metrics.confusion_matrix(
             out['label'], out['prediction'], n, graph.ignore_label)

@@ -33,10 +33,13 @@ class TflitePredictor(object):
     num_threads: interpreter threads (None: its default).
     fall_back: when conversion fails, run the model in TensorFlow (with a
       note on stderr) instead of raising ConversionError.
+    config: tf.ConfigProto of the session that restores the
+      checkpoint and, after a fallback, runs the model (default: this
+      machine's, ``session_config.session_config()``).
   """
 
   def __init__(self, build_labels, image_shape, image_dtype, num_threads=None,
-               fall_back=False, note=None):
+               fall_back=False, note=None, config=None):
     self._graph = tf.Graph()
     with self._graph.as_default():
       self._images = tf.placeholder(image_dtype, image_shape, name='images')
@@ -44,6 +47,7 @@ class TflitePredictor(object):
       self.saver = tf.train.Saver(tf.global_variables())
     self._num_threads = num_threads
     self._fall_back = fall_back
+    self._config = config
     self._note = note or (lambda message: sys.stderr.write(message + '\n'))
     self._interpreter = None
     self._session = None  # only when falling back to TensorFlow
@@ -57,7 +61,7 @@ class TflitePredictor(object):
     """
     self.close()
     session = tf.Session(graph=self._graph,
-                         config=session_config.session_config())
+                         config=self._config or session_config.session_config())
     try:
       train_checkpoints.restore_checkpoint(session, self.saver, checkpoint,
                                            config_file=config_file)

@@ -252,8 +252,8 @@ def build_eval_step(cfg, seed=SEED, engine=None):
   ``engine``: as test.py's (default: resolved from ``cfg``).
 
   Returns:
-    dict with 'graph', 'init', 'iterator', 'fetches' and 'predictor' (the
-    TflitePredictor, or None when the model is in the graph).
+    dict with 'graph', 'init', 'iterator', 'fetches' and 'eval_graph' (the
+    EvalGraph, whose predictor is None when the model is in the graph).
   """
   graph = tf.Graph()
   with graph.as_default():
@@ -264,7 +264,7 @@ def build_eval_step(cfg, seed=SEED, engine=None):
     init = [tf.global_variables_initializer(),
             tf.local_variables_initializer()]
   return {'graph': graph, 'init': init, 'iterator': eval_graph.iterator,
-          'fetches': eval_graph.fetches, 'predictor': eval_graph.predictor}
+          'fetches': eval_graph.fetches, 'eval_graph': eval_graph}
 
 
 def _restore_or_create(sess, init, checkpoint):
@@ -341,7 +341,7 @@ def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
   build_s = time.perf_counter() - start
   config = sc.session_config(**(session_kwargs or {}))
   with tf.Session(graph=step['graph'], config=config) as sess:
-    predictor = step.get('predictor')
+    predictor = step['eval_graph'].predictor if 'eval_graph' in step else None
     if predictor is None:
       weights = _restore_or_create(sess, step['init'], checkpoint)
     else:  # the graph holds only the input pipeline
@@ -355,10 +355,7 @@ def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
       outputs = {'loss_before_first_step': first}
     else:
       def predict():
-        out = sess.run(step['fetches'])
-        if predictor is not None:
-          return predictor.predict(out['image'])
-        return out['prediction']
+        return evaluation.fetch_sample(sess, step['eval_graph'])['prediction']
 
       sess.run(step['iterator'].initializer)
       prediction = predict()

@@ -46,8 +46,8 @@ def interpreter_class():
 def tflite_unavailable_reason():
   """Why TensorFlow Lite cannot run the model here, or None if it can."""
   import tensorflow.compat.v1 as tf
-  major = int(tf.version.VERSION.split('.')[0])
-  if major < 2:
+  from libs.core import tf_compat
+  if tf_compat.tensorflow_major() < 2:
     return ('it needs TensorFlow 2.x (XNNPACK kernels); this is TensorFlow '
             '%s' % tf.version.VERSION)
   if interpreter_class() is None:

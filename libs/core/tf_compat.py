@@ -12,6 +12,12 @@ that load TensorFlow lazily stay quick to import.
 """
 
 
+def tensorflow_major():
+  """The major version of the TensorFlow installed (1 or 2)."""
+  import tensorflow.compat.v1 as tf
+  return int(tf.version.VERSION.split('.')[0])
+
+
 def use_graph_mode():
   """Turns TensorFlow 2.x behaviour off (idempotent; a no-op on 1.15).
 

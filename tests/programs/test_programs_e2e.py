@@ -17,6 +17,7 @@ import tensorflow.compat.v1 as tf
 from PIL import Image
 
 import program_helpers as h
+from libs.core import tf_compat
 from li_programs import cli
 from li_programs import result_files
 from li_programs import train_checkpoints
@@ -260,13 +261,12 @@ def test_inference_engines_score_alike(env, model_checkpoints, tmp_path,
   session = hist_of('session')
   assert np.count_nonzero(session.sum(axis=0)) > 1  # several classes predicted
   capsys.readouterr()
-  if int(tf.version.VERSION.split('.')[0]) >= 2:
-    np.testing.assert_array_equal(hist_of('auto'), session)
-    assert 'test.py: inference on TensorFlow Lite (XNNPACK' in (
-        capsys.readouterr().err)
+  np.testing.assert_array_equal(hist_of('auto'), session)
+  auto_err = capsys.readouterr().err
+  if tf_compat.tensorflow_major() >= 2:
+    assert 'test.py: inference on TensorFlow Lite (XNNPACK' in auto_err
   else:
-    np.testing.assert_array_equal(hist_of('auto'), session)
-    assert 'TensorFlow Lite' not in capsys.readouterr().err
+    assert 'TensorFlow Lite' not in auto_err
     status = cli.run_program('test.py', test_prog.main, [
         '--config_file', env['config'], '--checkpoint_path',
         model_checkpoints['random'], '--inference_engine=tflite'])

@@ -1,9 +1,8 @@
 """The benchmark times test figures with test.py's default engine."""
-import tensorflow.compat.v1 as tf
-
+from libs.core import tf_compat
 from tools import bench_workloads as wl
 
-TF2 = int(tf.version.VERSION.split('.')[0]) >= 2
+TF2 = tf_compat.tensorflow_major() >= 2
 
 
 def test_test_figure_runs_with_the_default_engine(tmp_path):

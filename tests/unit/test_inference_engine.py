@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
+from libs.core import tf_compat
 from li_programs import checkpoint_check
 from li_programs import inference_engine
 from li_programs import session_config
 from li_programs import tflite_predictor
 
-TF2 = int(tf.version.VERSION.split('.')[0]) >= 2
+TF2 = tf_compat.tensorflow_major() >= 2
 IMAGE_SHAPE = [1, 17, 17, 3]
 
 

@@ -135,7 +135,9 @@ OPTIONS = [
          'max_resize_value.'),
     _opt('op_graph', 'str', 'fast', _ALL_MODES,
          'fast: atrous convolutions from shifted taps where cheaper, '
-         'BatchNorm folded into depthwise convolutions at inference; '
+         'BatchNorm folded into depthwise convolutions at inference, the '
+         "loss's cross-entropy from elementwise ops (XLA-compiled) on "
+         'TensorFlow 2.x; '
          'original: op for op the original graph.  Same variables, results '
          'equal up to float rounding.', op_graphs.OP_GRAPHS),
     _opt('inference_engine', 'str', inference_engine.AUTO, _EVAL,

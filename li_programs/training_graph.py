@@ -104,7 +104,7 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
             upsample_logits=cfg.upsample_logits,
             hard_example_mining_step=cfg.hard_example_mining_step,
             top_k_percent_pixels=cfg.top_k_percent_pixels,
-            scope='loss_' + name)
+            scope='loss_' + name, op_graph=cfg.op_graph)
         for name, logits in _loss_logits(outputs, cfg.image_pyramid)]
     return losses, outputs['semantic']['merged_logits']
 

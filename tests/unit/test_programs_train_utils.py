@@ -152,6 +152,57 @@ def test_cross_entropy_upsamples_logits(fresh_graph):
   assert _run(loss) == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.parametrize('spread', [1.0, 1e4])
+@pytest.mark.parametrize('compile_with_xla', [False, True])
+def test_composed_cross_entropy_matches_fused_op(fresh_graph, spread,
+                                                 compile_with_xla):
+  if compile_with_xla and not getattr(tf.test, 'is_built_with_xla',
+                                      lambda: False)():
+    pytest.skip('this TensorFlow has no XLA (1.15: the fused op is used)')
+  # Loss and gradient, for a per-row upstream gradient as the weighted
+  # loss gives; a spread of 1e4 would overflow an unshifted exp.
+  rng = np.random.RandomState(5)
+  logits = tf.constant((rng.randn(300, 151) * spread).astype(np.float32))
+  labels = tf.constant(rng.randint(0, 151, 300).astype(np.int32))
+  weights = tf.constant(rng.rand(300).astype(np.float32))
+  fused = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                         logits=logits)
+  composed = tu.composed_cross_entropy(labels, logits, compile_with_xla)
+  grads = [tf.gradients(tf.reduce_sum(losses * weights), logits)[0]
+           for losses in (fused, composed)]
+  fused_v, composed_v, fused_g, composed_g = _run(
+      [fused, composed] + grads)
+  assert np.isfinite(composed_v).all() and np.isfinite(composed_g).all()
+  np.testing.assert_allclose(composed_v, fused_v, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(composed_g, fused_g, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('op_graph', ['fast', 'original'])
+def test_cross_entropy_op_by_op_graph(fresh_graph, op_graph):
+  # The original graph keeps the fused op; the fast graph takes the
+  # composed one where it is the faster, on TensorFlow 2.x.
+  logits = tf.zeros([4, 3])
+  tu.softmax_cross_entropy_loss(tf.reshape(logits, [1, 2, 2, 3]),
+                                tf.zeros([1, 2, 2, 1], tf.int32), 3, 255,
+                                op_graph=op_graph)
+  ops = tf.get_default_graph().get_operations()
+  fused = 'SparseSoftmaxCrossEntropyWithLogits' in {op.type for op in ops}
+  composed = op_graph == 'fast' and tf.version.VERSION.startswith('2.')
+  assert fused != composed
+  compiled = [op.type for op in ops if _marked_for_xla(op)]
+  if composed:  # the 2.x wheels have XLA: the composed ops are compiled
+    assert {'Exp', 'Max', 'Sum', 'Log'} <= set(compiled)
+  else:
+    assert not compiled
+
+
+def _marked_for_xla(op):
+  try:
+    return op.get_attr('_XlaCompile')
+  except ValueError:
+    return False
+
+
 def test_hard_pixel_mining_ramp(fresh_graph):
   rng = np.random.RandomState(3)
   logits = rng.randn(1, 6, 6, 3).astype(np.float32)

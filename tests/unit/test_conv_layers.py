@@ -50,7 +50,7 @@ def test_taps_match_space_to_batch_with_gradients(height, width, rate, kernel,
   np.testing.assert_allclose(gf, rf, rtol=1e-5, atol=2e-3)
 
 
-def _build(op_graph, layer, rate, is_training=True, stride=1):
+def _build(op_graph, layer, rate, is_training=True, stride=1, kernel=3):
   """One layer under an arg scope like the models'; returns the graph
   facts that checkpoints and training depend on, and the output."""
   graph = tf.Graph()
@@ -74,7 +74,8 @@ def _build(op_graph, layer, rate, is_training=True, stride=1):
                        op_graph=op_graph):
       with tf.variable_scope('block'):
         if layer == 'conv':
-          y = conv_layers.conv2d(x, 4, 3, rate=rate, scope='conv2')
+          y = conv_layers.conv2d(x, 4, kernel, rate=rate, stride=stride,
+                                 scope='conv2')
         else:
           y = conv_layers.depthwise_conv2d(x, 3, rate=rate, stride=stride,
                                            scope='depthwise')
@@ -119,6 +120,25 @@ def test_inference_folds_batch_norm_into_depthwise_weights(rate, stride):
   assert np.abs(slim_graph['output']).max() > 1.0
   np.testing.assert_allclose(folded['output'], slim_graph['output'],
                              rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('rate', [1, 6])
+def test_training_pointwise_layers_are_matrix_products(rate):
+  # A 1x1 layer's rate changes nothing; its variables and outputs are
+  # slim's, from a MatMul instead of a Conv2D.
+  fast = _build(conv_layers.FAST, 'conv', rate, kernel=1)
+  slim_graph = _build(conv_layers.ORIGINAL, 'conv', rate, kernel=1)
+  assert 'Conv2D' in slim_graph['ops'] and 'MatMul' not in slim_graph['ops']
+  assert 'MatMul' in fast['ops'] and 'Conv2D' not in fast['ops']
+  for key in ('variables', 'regularization_losses', 'update_ops', 'ends'):
+    assert fast[key] == slim_graph[key], key
+  np.testing.assert_allclose(fast['output'], slim_graph['output'],
+                             rtol=1e-5, atol=1e-5)
+  # Strided 1x1 layers and folded (inference) ones stay convolutions.
+  assert 'MatMul' not in _build(conv_layers.FAST, 'conv', 1, kernel=1,
+                                stride=2)['ops']
+  assert 'MatMul' not in _build(conv_layers.FAST, 'conv', 1, kernel=1,
+                                is_training=False)['ops']
 
 
 def test_relu_is_skipped_only_on_relu_outputs():

@@ -55,9 +55,16 @@ def _cond(predicate, true_fn, false_fn):
 
 
 def _assign_moving_average(variable, value, step):
-  """``variable -= (variable - value) * step``."""
+  """``variable -= (variable - value) * step``, holding the variable's lock.
+
+  With several towers, one update per tower of the same moving statistic
+  runs in the same step, possibly at the same time.  Unlocked, two
+  subtractions racing on one element can lose one of them (tf-slim's
+  updates can); locked, each lands.
+  """
   with tf.name_scope(None, 'AssignMovingAvg', [variable, value, step]) as sc:
-    return tf.assign_sub(variable, (variable - value) * step, name=sc)
+    return tf.assign_sub(variable, (variable - value) * step,
+                         use_locking=True, name=sc)
 
 
 def _parameter(name, shape, initializer, regularizer, trainable):

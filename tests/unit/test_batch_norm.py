@@ -106,6 +106,30 @@ def test_training_normalises_with_batch_statistics_and_updates_moving():
                              rtol=1e-5, atol=1e-6)
 
 
+def test_concurrent_tower_updates_all_land():
+  # Eight towers share one layer's variables, as training clones do, and
+  # their updates run in one step.  Each must subtract its share: a lost
+  # update leaves an element 1/8 short, the order of the reads only moves
+  # it by about ``1 - decay`` of that.
+  channels, towers, decay = 100000, 8, 0.999
+  with tf.Graph().as_default():
+    inputs = tf.zeros([2, 1, 1, channels])
+    for _ in range(towers):
+      batch_norm(inputs, decay=decay, scope='bn', reuse=tf.AUTO_REUSE,
+                 param_initializers={
+                     'moving_mean': tf.ones_initializer()})
+    updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    assert len(updates) == 2 * towers
+    moving_mean, = [v for v in tf.global_variables()
+                    if v.op.name == 'bn/moving_mean']
+    with tf.Session() as sess:
+      for _ in range(400):
+        sess.run(tf.global_variables_initializer())
+        sess.run(updates)
+        change = 1.0 - sess.run(moving_mean)
+        np.testing.assert_allclose(change, towers * (1 - decay), rtol=0.01)
+
+
 def test_inference_uses_moving_statistics_and_updates_nothing():
   x = _inputs()
   init = _initial_values()

@@ -110,6 +110,32 @@ def time_interleaved(fns, warmup, repeats):
   return times
 
 
+def time_on_command(fn, warmup, commands, replies):
+  """``time_calls`` paced by another process, so that workers of two
+  TensorFlow builds can take turns run by run.
+
+  After ``warmup`` untimed calls it writes ``ready`` to ``replies``; then
+  each ``run`` line read from ``commands`` is one timed call, answered by
+  ``done``.  The end of ``commands`` (or any other line) ends the timing.
+  """
+  for _ in range(warmup):
+    fn()
+  replies.write('ready\n')
+  replies.flush()
+  times = []
+  for line in commands:
+    if line.strip() != 'run':
+      break
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+    replies.write('done\n')
+    replies.flush()
+  if not times:
+    raise BenchmarkError('the driver asked for no timed run')
+  return times
+
+
 def summarize(times):
   """Median, min, max and all timings (seconds)."""
   return {'median_s': statistics.median(times), 'min_s': min(times),
@@ -406,16 +432,20 @@ class _OpenFigure(object):
 
 def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
                crop=None, batch=None, session_kwargs=None, trace=False,
-               op_graph=op_graphs.FAST, engine=inference_engine.AUTO):
+               op_graph=op_graphs.FAST, engine=inference_engine.AUTO,
+               timer=None):
   """Times figure ``name`` in this process; returns the result dict.
 
   ``trace``: also profile the ops of two more runs (``op_profile``; not
   under the tflite engine, whose ops TensorFlow does not trace).
+  ``timer``: ``fn(one_run) -> timings`` in place of ``time_calls`` with
+  ``warmup`` and ``repeats`` (``--serve`` passes ``time_on_command``).
   """
   figure = _OpenFigure(name, dataset_dir, checkpoint, crop, batch,
                        session_kwargs, op_graph, engine)
   try:
-    times = time_calls(figure.one, warmup, repeats)
+    times = (timer(figure.one) if timer else
+             time_calls(figure.one, warmup, repeats))
     profile = figure.profile() if trace else None
   finally:
     figure.close()
@@ -488,7 +518,13 @@ def parse_args(argv):
                       help='time this figure too, interleaved (run_pair)')
   parser.add_argument('--paired_checkpoint', default=None,
                       help="--paired_with's shared weights")
-  return parser.parse_args(argv)
+  parser.add_argument('--serve', action='store_true',
+                      help='time one run per "run" line on stdin, answering '
+                      'on stdout (time_on_command); --repeats is unused')
+  args = parser.parse_args(argv)
+  if args.serve and args.paired_with:
+    parser.error('--serve times one figure; it cannot take --paired_with')
+  return args
 
 
 def main(argv=None):
@@ -501,10 +537,18 @@ def main(argv=None):
         args.repeats, args.checkpoint, args.paired_checkpoint, args.crop,
         args.batch, threads, args.op_graph, args.inference_engine)
   else:
+    timer = None
+    if args.serve:
+      # The replies get stdout's descriptor to themselves; whatever else
+      # writes to stdout (TensorFlow's C++ logs too) now goes to stderr.
+      replies = os.fdopen(os.dup(1), 'w')
+      os.dup2(2, 1)
+      timer = lambda one: time_on_command(one, args.warmup, sys.stdin,
+                                          replies)
     result = run_figure(
         args.figure, args.dataset_dir, args.warmup, args.repeats,
         args.checkpoint, args.crop, args.batch, threads, args.trace,
-        args.op_graph, args.inference_engine)
+        args.op_graph, args.inference_engine, timer)
   with open(args.out, 'w') as f:
     json.dump(result, f)
   return 0

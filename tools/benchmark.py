@@ -18,12 +18,12 @@ LI-ResNet-50 + LI-ASPP + decoder -- two ways:
   (``--reference_op_graph fast`` times 1.15.5 with the fast graph).
 
 Every measurement is a fresh worker process (``tools.bench_workloads``).
-The two builds alternate, figure by figure, in rounds whose order flips
-(reference first, then default first, ...), so slow phases of a shared
+In each round a figure's two workers, one per build, are open at once and
+take turns run by run (``run_side_by_side``), so slow phases of a shared
 machine hit both alike; each figure's time is the median over rounds of
 each worker's median, and the ratio is the median over rounds of
-reference / default (the two workers of a round run back to back).  The peak
-resident memory of each worker is reported per figure.  The LI overhead
+reference / default.  The peak resident memory of each worker is reported
+per figure.  The LI overhead
 is the default build's step-time ratio of each LI model to its non-LI
 baseline, both open in one more worker per round and run in turn
 (``bench_workloads.run_pair``; the median over rounds), next to the FLOP
@@ -73,50 +73,134 @@ TITLES = {'test_li_mnv2': '`test.py` LI-MNV2 + LI-ASPP, per image',
           'train_li_r50': '`train.py` LI-R50 + LI-ASPP + decoder, per step'}
 
 
-def run_worker(python, figure, settings, dataset_dir, work_dir, tag,
-               trace=False, op_graph=op_graphs.FAST, paired_with=None):
-  """One worker process; returns its result dict.
+class Worker(object):
+  """One worker process (``tools.bench_workloads``) timing one figure.
 
   ``paired_with``: a second figure the worker times interleaved with
-  ``figure`` (``bench_workloads.run_pair``).
+  ``figure`` (``bench_workloads.run_pair``).  ``serve``: the worker times
+  one run whenever ``run_one`` asks (``--serve``), so that workers of two
+  builds can take turns (``run_side_by_side``).  Its stderr goes to a log
+  file in ``work_dir``, whose last line explains a failure.
   """
-  mode = wl.FIGURES[figure][0]
-  crop = settings['train_crop'] if mode == 'train' else settings['test_crop']
-  out = os.path.join(work_dir, '%s__%s.json' % (figure, tag))
-  cmd = [python, '-m', 'tools.bench_workloads', '--figure', figure,
-         '--dataset_dir', dataset_dir, '--out', out,
-         '--checkpoint', os.path.join(work_dir, figure + '.ckpt'),
-         '--warmup', str(settings['warmup']),
-         '--repeats', str(settings['repeats']), '--op_graph', op_graph]
-  if crop:
-    cmd += ['--crop', str(crop)]
-  if trace:
-    cmd.append('--trace')
-  if paired_with:
-    cmd += ['--paired_with', paired_with, '--paired_checkpoint',
-            os.path.join(work_dir, paired_with + '.ckpt')]
-  if settings['batch'] and mode == 'train':
-    cmd += ['--batch', str(settings['batch'])]
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-  start = time.time()
-  proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE, universal_newlines=True)
-  if proc.returncode != 0:
-    tail = proc.stderr.strip().splitlines()[-1:] or ['(no output)']
-    raise wl.BenchmarkError('worker %s under %s failed: %s'
-                            % (figure, python, tail[0]))
-  with open(out) as f:
-    result = json.load(f)
-  result['process_wall_s'] = round(time.time() - start, 1)
-  result['loadavg_after'] = wl.loadavg()
-  return result
+
+  def __init__(self, python, figure, settings, dataset_dir, work_dir, tag,
+               trace=False, op_graph=op_graphs.FAST, paired_with=None,
+               serve=False):
+    mode = wl.FIGURES[figure][0]
+    crop = settings['train_crop'] if mode == 'train' else settings['test_crop']
+    self.out = os.path.join(work_dir, '%s__%s.json' % (figure, tag))
+    self.label = '%s under %s' % (figure, python)
+    cmd = [python, '-m', 'tools.bench_workloads', '--figure', figure,
+           '--dataset_dir', dataset_dir, '--out', self.out,
+           '--checkpoint', os.path.join(work_dir, figure + '.ckpt'),
+           '--warmup', str(settings['warmup']),
+           '--repeats', str(settings['repeats']), '--op_graph', op_graph]
+    if crop:
+      cmd += ['--crop', str(crop)]
+    if trace:
+      cmd.append('--trace')
+    if paired_with:
+      cmd += ['--paired_with', paired_with, '--paired_checkpoint',
+              os.path.join(work_dir, paired_with + '.ckpt')]
+    if settings['batch'] and mode == 'train':
+      cmd += ['--batch', str(settings['batch'])]
+    if serve:
+      cmd.append('--serve')
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+    self._log_path = self.out[:-len('.json')] + '.log'
+    self._log = open(self._log_path, 'w')
+    self._start = time.time()
+    pipe = subprocess.PIPE if serve else subprocess.DEVNULL
+    self._proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdin=pipe,
+                                  stdout=pipe, stderr=self._log,
+                                  universal_newlines=True)
+
+  def _fail(self):
+    self.kill()
+    with open(self._log_path) as f:
+      tail = f.read().strip().splitlines()[-1:] or ['(no output)']
+    raise wl.BenchmarkError('worker %s failed: %s' % (self.label, tail[0]))
+
+  def _expect(self, reply):
+    if self._proc.stdout.readline().strip() != reply:
+      self._proc.wait()
+      self._fail()
+
+  def wait_ready(self):
+    """Blocks until the served worker has built and warmed up its figure."""
+    self._expect('ready')
+
+  def run_one(self):
+    """One timed run of the served worker; returns when it has finished."""
+    try:
+      self._proc.stdin.write('run\n')
+      self._proc.stdin.flush()
+    except (BrokenPipeError, OSError):  # it has died: say why
+      self._proc.wait()
+      self._fail()
+    self._expect('done')
+
+  def finish(self):
+    """Ends the timing and waits for the worker; returns its result dict."""
+    if self._proc.stdin:
+      self._proc.stdin.close()
+    if self._proc.wait() != 0:
+      self._fail()
+    self._log.close()
+    with open(self.out) as f:
+      result = json.load(f)
+    result['process_wall_s'] = round(time.time() - self._start, 1)
+    result['loadavg_after'] = wl.loadavg()
+    return result
+
+  def kill(self):
+    if self._proc.poll() is None:
+      self._proc.kill()
+      self._proc.wait()
+    self._log.close()
+
+
+def run_worker(*args, **kwargs):
+  """One worker process, run to its end; returns its result dict."""
+  return Worker(*args, **kwargs).finish()
+
+
+def run_side_by_side(specs, repeats):
+  """Times one figure under several builds, run by run in turn.
+
+  ``specs``: ``[Worker keyword arguments]``, one per build.  The workers
+  start one after the other (the first may write the figure's shared
+  checkpoint), each warms up and waits; then they take ``repeats`` turns,
+  one timed run each, the order flipping every turn, so that the machine's
+  drift -- 20% within a minute on the 2-CPU host -- slows every build
+  alike.  The other workers sit blocked on their pipe meanwhile.
+
+  Returns:
+    the workers' result dicts, in the order of ``specs``.
+  """
+  workers = []
+  try:
+    for spec in specs:
+      workers.append(Worker(serve=True, **spec))
+      workers[-1].wait_ready()
+    order = list(workers)
+    for _ in range(repeats):
+      for worker in order:
+        worker.run_one()
+      order.reverse()
+    return [worker.finish() for worker in workers]
+  finally:
+    for worker in workers:
+      worker.kill()
 
 
 def measure(settings, backends, dataset_dir, work_dir):
-  """Runs every (figure, backend) ``rounds`` times, interleaved.
+  """Runs every figure under every backend ``rounds`` times.
 
-  ``backends``: ``[(name, python, op_graph)]``, the reference first.  LI
-  baselines run under the default (last) backend only.
+  ``backends``: ``[(name, python, op_graph)]``, the reference first.  In
+  each round a figure's builds run side by side (``run_side_by_side``; who
+  starts flips every round).  LI baselines run under the default (last)
+  backend only.
 
   Returns:
     ``{(figure, backend name): [worker results]}``, and for LI figures
@@ -129,24 +213,26 @@ def measure(settings, backends, dataset_dir, work_dir):
   for rnd in range(settings['rounds']):
     order = backends if rnd % 2 == 0 else backends[::-1]
     for figure in settings['figures']:
-      # The two builds back to back (their ratio is taken per round), then
-      # the LI figure and its baseline in one worker.
-      plan = [(figure, b, None) for b in order]
+      wl.log('round %d/%d: %s under %s, side by side' % (
+          rnd + 1, settings['rounds'], figure,
+          ' and '.join(name for name, _, _ in order)))
+      # The last round of the default build also profiles the ops.
+      specs = [dict(python=python, figure=figure, settings=settings,
+                    dataset_dir=dataset_dir, work_dir=work_dir,
+                    tag='%s_%d' % (name, rnd), op_graph=op_graph,
+                    trace=(rnd == last and name == default[0]))
+               for name, python, op_graph in order]
+      results = run_side_by_side(specs, settings['repeats'])
+      for (name, _, _), result in zip(order, results):
+        runs.setdefault((figure, name), []).append(result)
       baseline = wl.LI_BASELINES.get(figure)
-      if baseline:
-        plan.append((figure, default, baseline))
-      for fig, (name, python, op_graph), paired in plan:
-        wl.log('round %d/%d: %s under %s' % (
-            rnd + 1, settings['rounds'],
-            fig + (' and %s, interleaved' % paired if paired else ''), name))
-        # The last round of the default build also profiles the ops.
-        result = run_worker(python, fig, settings, dataset_dir, work_dir,
-                            '%s_%d%s' % (name, rnd, '_pair' if paired else ''),
-                            trace=(rnd == last and name == default[0] and
-                                   not paired),
-                            op_graph=op_graph, paired_with=paired)
-        runs.setdefault((fig, LI_PAIR if paired else name),
-                        []).append(result)
+      if baseline:  # the LI figure and its baseline in one worker
+        wl.log('round %d/%d: %s and %s, interleaved under %s' % (
+            rnd + 1, settings['rounds'], figure, baseline, default[0]))
+        runs.setdefault((figure, LI_PAIR), []).append(run_worker(
+            default[1], figure, settings, dataset_dir, work_dir,
+            '%s_%d_pair' % (default[0], rnd), op_graph=default[2],
+            paired_with=baseline))
   return runs
 
 
@@ -187,7 +273,7 @@ def summarize_runs(runs, settings, backends, dataset_dir, count_flops=True):
            'reference_runs_s': [r['timing']['median_s'] for r in ref],
            'default_runs_s': [r['timing']['median_s'] for r in new],
            'default_engine': new[0].get('inference_engine')}
-    # Each round timed the builds back to back: the median of the rounds'
+    # Each round timed the builds side by side: the median of the rounds'
     # ratios leaves out the drift of a shared machine between rounds.
     row['round_speedups'] = [r / d for r, d in zip(row['reference_runs_s'],
                                                    row['default_runs_s'])]

@@ -78,8 +78,13 @@ def test_update_readme_needs_the_markers(tmp_path):
     benchmark.update_readme(str(path), 'table')
 
 
-def test_workers_alternate_the_order_of_the_builds(monkeypatch):
+def test_builds_run_side_by_side_and_flip_who_starts(monkeypatch):
   calls = []
+  monkeypatch.setattr(benchmark, 'run_side_by_side',
+                      lambda specs, repeats: [calls.append(
+                          (s['figure'], s['python'], s['op_graph'],
+                           s['trace'])) or {'python': s['python']}
+                          for s in specs])
   monkeypatch.setattr(benchmark, 'run_worker',
                       lambda python, figure, *a, **k: calls.append(
                           (figure, python, k['op_graph'],
@@ -88,14 +93,84 @@ def test_workers_alternate_the_order_of_the_builds(monkeypatch):
   runs = benchmark.measure(settings, [('reference', 'ref', 'original'),
                                       ('default', 'new', 'fast')], 'data',
                            'work')
-  assert calls == [('test_li_mnv2', 'ref', 'original', None),
-                   ('test_li_mnv2', 'new', 'fast', None),
+  # Round 1: reference first; round 2: default first, and its last-round
+  # worker traces the ops.  The LI pair runs under the default build.
+  assert calls == [('test_li_mnv2', 'ref', 'original', False),
+                   ('test_li_mnv2', 'new', 'fast', False),
                    ('test_li_mnv2', 'new', 'fast', 'test_mnv2'),
-                   ('test_li_mnv2', 'new', 'fast', None),
-                   ('test_li_mnv2', 'ref', 'original', None),
+                   ('test_li_mnv2', 'new', 'fast', True),
+                   ('test_li_mnv2', 'ref', 'original', False),
                    ('test_li_mnv2', 'new', 'fast', 'test_mnv2')]
-  assert len(runs[('test_li_mnv2', 'reference')]) == 2
+  assert [r['python'] for r in runs[('test_li_mnv2', 'reference')]] == \
+      ['ref', 'ref']
+  assert [r['python'] for r in runs[('test_li_mnv2', 'default')]] == \
+      ['new', 'new']
   assert len(runs[('test_li_mnv2', benchmark.LI_PAIR)]) == 2
+
+
+class _FakeWorker(object):
+  """Stands in for benchmark.Worker: logs the driver's calls."""
+  log = []
+  fail_on = None
+
+  def __init__(self, serve, python, **unused):
+    assert serve
+    self.name = python
+
+  def _call(self, what):
+    self.log.append('%s %s' % (what, self.name))
+    if self.fail_on == (what, self.name):
+      raise wl.BenchmarkError('worker %s failed' % self.name)
+
+  def wait_ready(self):
+    self._call('ready')
+
+  def run_one(self):
+    self._call('run')
+
+  def finish(self):
+    self._call('finish')
+    return {'python': self.name}
+
+  def kill(self):
+    self.log.append('kill %s' % self.name)
+
+
+def test_side_by_side_workers_take_turns(monkeypatch):
+  monkeypatch.setattr(benchmark, 'Worker', _FakeWorker)
+  _FakeWorker.log = []
+  results = benchmark.run_side_by_side([{'python': 'a'}, {'python': 'b'}],
+                                       repeats=3)
+  assert results == [{'python': 'a'}, {'python': 'b'}]
+  # b starts only once a is ready; the turns flip their order every repeat.
+  assert _FakeWorker.log == ['ready a', 'ready b', 'run a', 'run b', 'run b',
+                             'run a', 'run a', 'run b', 'finish a',
+                             'finish b', 'kill a', 'kill b']
+
+
+def test_side_by_side_kills_every_worker_when_one_fails(monkeypatch):
+  monkeypatch.setattr(benchmark, 'Worker', _FakeWorker)
+  _FakeWorker.log, _FakeWorker.fail_on = [], ('run', 'b')
+  try:
+    with pytest.raises(wl.BenchmarkError, match='worker b failed'):
+      benchmark.run_side_by_side([{'python': 'a'}, {'python': 'b'}], 2)
+  finally:
+    _FakeWorker.fail_on = None
+  assert _FakeWorker.log == ['ready a', 'ready b', 'run a', 'run b',
+                             'kill a', 'kill b']
+
+
+def test_a_failing_worker_is_a_one_line_error(tmp_path):
+  settings = dict(benchmark.FULL, warmup=0, repeats=1)
+  worker = benchmark.Worker(sys.executable, 'train_li_mnv2', settings,
+                            str(tmp_path / 'no_records'), str(tmp_path),
+                            'reference_0', serve=True)
+  with pytest.raises(wl.BenchmarkError) as err:
+    worker.wait_ready()
+  message = str(err.value)
+  assert message.startswith('worker train_li_mnv2 under %s failed: '
+                            % sys.executable)
+  assert '\n' not in message and len(message) > len('worker  failed: ') + 20
 
 
 @pytest.mark.parametrize('argv, message', [
@@ -134,6 +209,23 @@ def test_time_calls_counts_warmup_and_repeats():
   assert len(calls) == 5 and len(times) == 3 and min(times) >= 0
   with pytest.raises(wl.BenchmarkError):
     wl.time_calls(lambda: None, 0, 0)
+
+
+def test_time_on_command_times_one_run_per_command():
+  import io
+  calls, replies = [], io.StringIO()
+  times = wl.time_on_command(lambda: calls.append(1), 2,
+                             io.StringIO('run\nrun\nrun\n'), replies)
+  assert len(calls) == 5 and len(times) == 3 and min(times) >= 0
+  assert replies.getvalue() == 'ready\n' + 'done\n' * 3
+  # Any other line ends the timing; none at all is an error.
+  calls[:] = []
+  assert len(wl.time_on_command(lambda: calls.append(1), 0,
+                                io.StringIO('run\nstop\nrun\n'),
+                                io.StringIO())) == 1
+  assert len(calls) == 1
+  with pytest.raises(wl.BenchmarkError, match='no timed run'):
+    wl.time_on_command(lambda: None, 0, io.StringIO(''), io.StringIO())
 
 
 def _worker(seconds):

@@ -48,6 +48,23 @@ def test_tensorflow_without_an_interpreter(monkeypatch):
     inference_engine.resolve('tflite')
 
 
+def test_interpreter_falls_back_to_ai_edge_litert(monkeypatch):
+  """Where TensorFlow drops tf.lite.Interpreter (deprecated since 2.20),
+  the interpreter of its successor package is used, when installed."""
+  import sys
+  import types
+  import tensorflow as tf_root
+  monkeypatch.setattr(tf_root, 'lite', types.SimpleNamespace())
+  monkeypatch.setitem(sys.modules, 'ai_edge_litert', None)  # not installed
+  assert inference_engine.interpreter_class() is None
+  successor = types.ModuleType('ai_edge_litert.interpreter')
+  successor.Interpreter = type('Interpreter', (), {})
+  monkeypatch.setitem(sys.modules, 'ai_edge_litert',
+                      types.ModuleType('ai_edge_litert'))
+  monkeypatch.setitem(sys.modules, 'ai_edge_litert.interpreter', successor)
+  assert inference_engine.interpreter_class() is successor.Interpreter
+
+
 def test_interpreter_threads_follow_intra_op_threads():
   assert inference_engine.interpreter_threads(None) == (
       session_config.available_cpus())

@@ -23,11 +23,10 @@ take turns run by run (``run_side_by_side``), so slow phases of a shared
 machine hit both alike; each figure's time is the median over rounds of
 each worker's median, and the ratio is the median over rounds of
 reference / default.  The peak resident memory of each worker is reported
-per figure.  The LI overhead
-is the default build's step-time ratio of each LI model to its non-LI
-baseline, both open in one more worker per round and run in turn
-(``bench_workloads.run_pair``; the median over rounds), next to the FLOP
-ratio of their eval graphs.
+per figure.  The LI overhead is the default build's step-time ratio of
+each LI model to its non-LI baseline, both open in one more worker per
+round and run in turn (``bench_workloads.run_pair``; the median over
+rounds), next to the FLOP ratio of their eval graphs.
 
 Results: ``bench/results.json`` and a Markdown table, which ``--readme``
 writes between the ``<!-- bench:begin -->`` / ``<!-- bench:end -->`` lines.
@@ -172,8 +171,9 @@ def run_side_by_side(specs, repeats):
   start one after the other (the first may write the figure's shared
   checkpoint), each warms up and waits; then they take ``repeats`` turns,
   one timed run each, the order flipping every turn, so that the machine's
-  drift -- 20% within a minute on the 2-CPU host -- slows every build
-  alike.  The other workers sit blocked on their pipe meanwhile.
+  drift slows every build alike (timed back to back instead, the
+  reference's LI-R50 image time moved between 0.64 and 0.77 s from round to
+  round).  The other workers sit blocked on their pipe meanwhile.
 
   Returns:
     the workers' result dicts, in the order of ``specs``.

@@ -230,12 +230,14 @@ def make_bench_records(root, num_images, image_size, seed=0):
 
 def figure_config(name, dataset_dir, crop=None, batch=None,
                   op_graph=op_graphs.FAST,
-                  engine=inference_engine.AUTO):
+                  engine=inference_engine.AUTO, threads=None):
   """The loaded config of figure ``name``, its data redirected to the records.
 
   ``crop``/``batch`` override the figure's (quick runs and tests);
   ``op_graph`` and ``engine`` (``inference_engine``, test figures) are the
-  config options of those names.
+  config options of those names; ``threads``: ``{'intra_op_threads': n,
+  'inter_op_threads': m}`` config options (None values: the defaults), which
+  reach the session and, as the programs', the TF Lite interpreter.
   """
   if name not in FIGURES:
     raise BenchmarkError('unknown figure %r; allowed values: %s'
@@ -247,6 +249,9 @@ def figure_config(name, dataset_dir, crop=None, batch=None,
       '--dataset_dir=%s' % dataset_dir,
       '--snapshot_root=%s' % tempfile.gettempdir(),
       '--op_graph=%s' % op_graph]
+  flags += ['--%s=%d' % (key, value)
+            for key, value in sorted((threads or {}).items())
+            if value is not None]
   if mode == 'train':
     flags += ['--train_split=train', '--tf_initial_checkpoint=none',
               '--num_clones=1', '--train_batch_size=%d' % batch,
@@ -371,15 +376,16 @@ class _OpenFigure(object):
   """
 
   def __init__(self, name, dataset_dir, checkpoint=None, crop=None,
-               batch=None, session_kwargs=None, op_graph=op_graphs.FAST,
+               batch=None, threads=None, op_graph=op_graphs.FAST,
                engine=inference_engine.AUTO):
-    self.cfg = figure_config(name, dataset_dir, crop, batch, op_graph, engine)
+    self.cfg = figure_config(name, dataset_dir, crop, batch, op_graph, engine,
+                             threads)
     self.mode = FIGURES[name][0]
     start = time.perf_counter()
     self.step = (build_train_step if self.mode == 'train' else
                  build_eval_step)(self.cfg)
     self.build_s = time.perf_counter() - start
-    config = sc.session_config(**(session_kwargs or {}))
+    config = sc.session_config_from(self.cfg)
     step = self.step
     self.sess = sess = tf.Session(graph=step['graph'], config=config)
     self.predictor = (step['eval_graph'].predictor if 'eval_graph' in step
@@ -431,7 +437,7 @@ class _OpenFigure(object):
 
 
 def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
-               crop=None, batch=None, session_kwargs=None, trace=False,
+               crop=None, batch=None, threads=None, trace=False,
                op_graph=op_graphs.FAST, engine=inference_engine.AUTO,
                timer=None):
   """Times figure ``name`` in this process; returns the result dict.
@@ -442,7 +448,7 @@ def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
   ``warmup`` and ``repeats`` (``--serve`` passes ``time_on_command``).
   """
   figure = _OpenFigure(name, dataset_dir, checkpoint, crop, batch,
-                       session_kwargs, op_graph, engine)
+                       threads, op_graph, engine)
   try:
     times = (timer(figure.one) if timer else
              time_calls(figure.one, warmup, repeats))
@@ -464,7 +470,7 @@ def run_figure(name, dataset_dir, warmup, repeats, checkpoint=None,
 
 def run_pair(name, baseline, dataset_dir, warmup, repeats, checkpoint=None,
              baseline_checkpoint=None, crop=None, batch=None,
-             session_kwargs=None, op_graph=op_graphs.FAST,
+             threads=None, op_graph=op_graphs.FAST,
              engine=inference_engine.AUTO):
   """Times figure ``name`` and ``baseline`` interleaved in this process.
 
@@ -479,7 +485,7 @@ def run_pair(name, baseline, dataset_dir, warmup, repeats, checkpoint=None,
   try:
     for fig, ckpt in ((name, checkpoint), (baseline, baseline_checkpoint)):
       figures.append(_OpenFigure(fig, dataset_dir, ckpt, crop, batch,
-                                 session_kwargs, op_graph, engine))
+                                 threads, op_graph, engine))
     times = time_interleaved([f.one for f in figures], warmup, repeats)
   finally:
     for figure in figures:
@@ -507,7 +513,9 @@ def parse_args(argv):
   parser.add_argument('--batch', type=int, default=None)
   parser.add_argument('--trace', action='store_true',
                       help='also profile the ops (RunMetadata step stats)')
-  parser.add_argument('--intra_op_threads', type=int, default=None)
+  parser.add_argument('--intra_op_threads', type=int, default=None,
+                      help="the programs' option: TensorFlow's threads in "
+                      "one op, and the TF Lite interpreter's")
   parser.add_argument('--inter_op_threads', type=int, default=None)
   parser.add_argument('--op_graph', default=op_graphs.FAST,
                       choices=op_graphs.OP_GRAPHS)

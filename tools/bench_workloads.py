@@ -385,11 +385,19 @@ class _OpenFigure(object):
     self.step = (build_train_step if self.mode == 'train' else
                  build_eval_step)(self.cfg)
     self.build_s = time.perf_counter() - start
-    config = sc.session_config_from(self.cfg)
-    step = self.step
-    self.sess = sess = tf.Session(graph=step['graph'], config=config)
-    self.predictor = (step['eval_graph'].predictor if 'eval_graph' in step
-                      else None)
+    self.sess = tf.Session(graph=self.step['graph'],
+                           config=sc.session_config_from(self.cfg))
+    self.predictor = (self.step['eval_graph'].predictor
+                      if 'eval_graph' in self.step else None)
+    try:
+      self._load(checkpoint)
+    except BaseException:  # a bad checkpoint, an interrupt: no open session
+      self.close()
+      raise
+
+  def _load(self, checkpoint):
+    """Restores (or creates) the weights and runs the figure once."""
+    sess, step = self.sess, self.step
     with step['graph'].as_default():
       if self.predictor is None:
         self.weights = _restore_or_create(sess, step['init'], checkpoint)

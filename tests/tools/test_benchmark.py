@@ -286,3 +286,25 @@ def test_backend_cases_name_known_models():
     benchmark_backends._parse_cases('eval:li_x:129:1')
   assert benchmark_backends._parse_cases('train:li_mnv2_li_aspp:65:2') == (
       ('train', 'li_mnv2_li_aspp', 65, 2),)
+
+
+def test_a_figure_that_fails_to_load_closes_its_session(tmp_path,
+                                                        monkeypatch):
+  opened = []
+
+  class RecordingSession(wl.tf.Session):
+
+    def __init__(self, *args, **kwargs):
+      super(RecordingSession, self).__init__(*args, **kwargs)
+      opened.append(self)
+
+  def unreadable(*unused):
+    raise ValueError('unreadable checkpoint')
+
+  records = wl.make_bench_records(str(tmp_path / 'data'), num_images=2,
+                                  image_size=40)
+  monkeypatch.setattr(wl.tf, 'Session', RecordingSession)
+  monkeypatch.setattr(wl, '_restore_or_create', unreadable)
+  with pytest.raises(ValueError, match='unreadable checkpoint'):
+    wl._OpenFigure('train_li_mnv2', records, crop=33, batch=1)
+  assert len(opened) == 1 and opened[0]._closed

@@ -16,6 +16,7 @@ Weights come from a checkpoint the first worker of a figure writes and every
 later worker restores, so all builds run the same numbers.
 """
 import argparse
+import functools
 import json
 import os
 import platform
@@ -559,8 +560,8 @@ def main(argv=None):
       # writes to stdout (TensorFlow's C++ logs too) now goes to stderr.
       replies = os.fdopen(os.dup(1), 'w')
       os.dup2(2, 1)
-      timer = lambda one: time_on_command(one, args.warmup, sys.stdin,
-                                          replies)
+      timer = functools.partial(time_on_command, warmup=args.warmup,
+                                commands=sys.stdin, replies=replies)
     result = run_figure(
         args.figure, args.dataset_dir, args.warmup, args.repeats,
         args.checkpoint, args.crop, args.batch, threads, args.trace,

@@ -138,7 +138,7 @@ class _FakeWorker(object):
 
 def test_side_by_side_workers_take_turns(monkeypatch):
   monkeypatch.setattr(benchmark, 'Worker', _FakeWorker)
-  _FakeWorker.log = []
+  monkeypatch.setattr(_FakeWorker, 'log', [])
   results = benchmark.run_side_by_side([{'python': 'a'}, {'python': 'b'}],
                                        repeats=3)
   assert results == [{'python': 'a'}, {'python': 'b'}]
@@ -150,12 +150,10 @@ def test_side_by_side_workers_take_turns(monkeypatch):
 
 def test_side_by_side_kills_every_worker_when_one_fails(monkeypatch):
   monkeypatch.setattr(benchmark, 'Worker', _FakeWorker)
-  _FakeWorker.log, _FakeWorker.fail_on = [], ('run', 'b')
-  try:
-    with pytest.raises(wl.BenchmarkError, match='worker b failed'):
-      benchmark.run_side_by_side([{'python': 'a'}, {'python': 'b'}], 2)
-  finally:
-    _FakeWorker.fail_on = None
+  monkeypatch.setattr(_FakeWorker, 'log', [])
+  monkeypatch.setattr(_FakeWorker, 'fail_on', ('run', 'b'))
+  with pytest.raises(wl.BenchmarkError, match='worker b failed'):
+    benchmark.run_side_by_side([{'python': 'a'}, {'python': 'b'}], 2)
   assert _FakeWorker.log == ['ready a', 'ready b', 'run a', 'run b',
                              'kill a', 'kill b']
 

@@ -114,16 +114,21 @@ class Worker(object):
                                   stdout=pipe, stderr=self._log,
                                   universal_newlines=True)
 
-  def _fail(self):
+  def _fail(self, why=None):
+    """Kills the worker; raises why, or else its last line on stderr."""
     self.kill()
-    with open(self._log_path) as f:
-      tail = f.read().strip().splitlines()[-1:] or ['(no output)']
-    raise wl.BenchmarkError('worker %s failed: %s' % (self.label, tail[0]))
+    if why is None:
+      with open(self._log_path) as f:
+        why = (f.read().strip().splitlines()[-1:] or ['(no output)'])[0]
+    raise wl.BenchmarkError('worker %s failed: %s' % (self.label, why))
 
   def _expect(self, reply):
-    if self._proc.stdout.readline().strip() != reply:
+    line = self._proc.stdout.readline()
+    if not line:  # its output ended: it is exiting, let it finish
       self._proc.wait()
       self._fail()
+    if line.strip() != reply:  # kill it rather than wait on it
+      self._fail('it answered %r, not %r' % (line.strip()[:80], reply))
 
   def wait_ready(self):
     """Blocks until the served worker has built and warmed up its figure."""
@@ -134,7 +139,7 @@ class Worker(object):
     try:
       self._proc.stdin.write('run\n')
       self._proc.stdin.flush()
-    except (BrokenPipeError, OSError):  # it has died: say why
+    except OSError:  # a broken pipe: it has died, say why
       self._proc.wait()
       self._fail()
     self._expect('done')

@@ -6,6 +6,7 @@ README table; the rest checks the arithmetic and the errors directly.
 """
 import json
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -169,6 +170,23 @@ def test_a_failing_worker_is_a_one_line_error(tmp_path):
   assert message.startswith('worker train_li_mnv2 under %s failed: '
                             % sys.executable)
   assert '\n' not in message and len(message) > len('worker  failed: ') + 20
+
+
+def test_a_worker_that_answers_nonsense_is_killed_not_awaited(tmp_path):
+  # A stand-in interpreter that ignores its arguments, prints a stray line
+  # and would then sit for a minute.
+  python = tmp_path / 'python'
+  python.write_text('#!/bin/sh\necho hello\nexec sleep 60\n')
+  python.chmod(0o755)
+  settings = dict(benchmark.FULL, warmup=0, repeats=1)
+  worker = benchmark.Worker(str(python), 'train_li_mnv2', settings, 'data',
+                            str(tmp_path), 'reference_0', serve=True)
+  start = time.time()
+  with pytest.raises(wl.BenchmarkError, match="failed: it answered 'hello', "
+                     "not 'ready'$"):
+    worker.wait_ready()
+  assert time.time() - start < 30
+  assert worker._proc.poll() is not None
 
 
 @pytest.mark.parametrize('argv, message', [

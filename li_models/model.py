@@ -84,7 +84,8 @@ def _get_logits(images, options, weight_decay, reuse, is_training,
                 fine_tune_batch_norm):
   with slim.arg_scope([conv_layers.conv2d, conv_layers.depthwise_conv2d,
                        conv_layers.relu],
-                      op_graph=options.op_graph):
+                      op_graph=options.op_graph), \
+      slim.arg_scope([conv_layers.conv2d], winograd=options.winograd):
     features, end_points = extract_features(
         images, options, weight_decay=weight_decay, reuse=reuse,
         is_training=is_training, fine_tune_batch_norm=fine_tune_batch_norm)

@@ -60,6 +60,9 @@ _DEFAULTS = collections.OrderedDict([
     # 'fast' or 'original' op graph (libs/core/conv_layers.py); the
     # variables and, up to float rounding, the results are the same.
     ('op_graph', op_graphs.FAST),
+    # 3x3 convolutions by Winograd where it pays (libs/core/winograd.py):
+    # set for the graphs converted to TensorFlow Lite, not a config key.
+    ('winograd', False),
 ])
 
 
@@ -185,6 +188,7 @@ def validate_model_options(options):
   check_choice('merge_method', options.merge_method,
                registry.MERGE_METHODS)
   check_choice('op_graph', options.op_graph, op_graphs.OP_GRAPHS)
+  check_choice('winograd', options.winograd, (False, True))
   check_choice('output_stride', options.output_stride, (4, 8, 16, 32))
   if options.decoder_output_stride is not None:
     check_choice('decoder_output_stride', options.decoder_output_stride, (4,))

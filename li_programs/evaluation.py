@@ -101,8 +101,12 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images,
   if engine == inference_engine.TFLITE:
     threads = inference_engine.interpreter_threads(cfg.intra_op_threads)
     note = functools.partial(_note, program)
+    # XNNPACK runs direct 3x3 convolutions near the machine's peak; Winograd
+    # needs fewer multiplications (libs/core/winograd.py).
+    build_lite_labels = functools.partial(
+        build_labels, model_options=model_options._replace(winograd=True))
     predictor = tflite_predictor.TflitePredictor(
-        build_labels, images.shape, images.dtype, threads,
+        build_lite_labels, images.shape, images.dtype, threads,
         fall_back=cfg.inference_engine == inference_engine.AUTO, note=note,
         config=session_config.session_config_from(cfg))
     note('inference on TensorFlow Lite (XNNPACK, %s threads); '

@@ -25,8 +25,9 @@ from conftest import REPO_ROOT, SHARED_DIR  # noqa: E402
 PYTHONS = {'tf1': os.path.join(REPO_ROOT, '.venv', 'bin', 'python'),
            'tf2': os.path.join(REPO_ROOT, '.venv-tf2', 'bin', 'python')}
 CELEBA_SAMPLES = os.path.join(SHARED_DIR, 'testdata', 'celebamask_hq_samples')
-CELEBA_CONFIG = os.path.join(REPO_ROOT, 'config', 'CelebAMask_HQ',
-                             'liMnv2_liAspp.ini')
+# LI-MNV2 + LI-ASPP, and LI-ResNet-50 + LI-ASPP + decoder, whose 3x3
+# layers TensorFlow Lite computes by Winograd (libs/core/winograd.py).
+CELEBA_CONFIGS = ('liMnv2_liAspp', 'liResnet50_liAspp_dcd')
 # Largest L1 distance allowed between the two normalised confusion matrices
 # (a fraction of the pixels that may flip class between the two builds).
 MAX_L1 = 1e-3
@@ -142,8 +143,12 @@ def _build_celeba_samples(root):
   return records
 
 
-def _write_fixed_weights(path):
-  """A CelebAMask-HQ LI-MNV2 + LI-ASPP checkpoint with seeded numpy weights
+def _celeba_config(name):
+  return os.path.join(REPO_ROOT, 'config', 'CelebAMask_HQ', name + '.ini')
+
+
+def _write_fixed_weights(config_file, path):
+  """A CelebAMask-HQ checkpoint of ``config_file`` with seeded numpy weights
   (He-scaled convolutions, LI weights in [0, 0.3], and BatchNorm statistics
   and parameters away from 0 / 1, so that folding them is exercised)."""
   import tensorflow.compat.v1 as tf
@@ -151,7 +156,7 @@ def _write_fixed_weights(path):
   from li_programs import config as config_lib
   from li_models import model_config
 
-  cfg = config_lib.load_config(CELEBA_CONFIG, 'test')
+  cfg = config_lib.load_config(config_file, 'test')
   options = model_config.model_options_from_config(cfg, 19, [513, 513])
   rng = np.random.RandomState(7)
   with tf.Graph().as_default():
@@ -180,20 +185,28 @@ def _write_fixed_weights(path):
       return tf.train.Saver().save(sess, path)
 
 
-@pytest.mark.skipif(not os.path.isdir(CELEBA_SAMPLES),
-                    reason='../shared/testdata is absent')
-def test_test_py_confusion_matrices_agree_on_shared_samples(tmp_path):
-  records = _build_celeba_samples(str(tmp_path / 'data'))
-  ckpt = _write_fixed_weights(str(tmp_path / 'fixed' / 'model.ckpt'))
-  args = ['--config_file', CELEBA_CONFIG, '--dataset_dir', records,
+@pytest.fixture(scope='module')
+def celeba_records(tmp_path_factory):
+  if not os.path.isdir(CELEBA_SAMPLES):
+    pytest.skip('../shared/testdata is absent')
+  return _build_celeba_samples(str(tmp_path_factory.mktemp('celeba')))
+
+
+@pytest.mark.parametrize('config_name', CELEBA_CONFIGS)
+def test_test_py_confusion_matrices_agree_on_shared_samples(
+    celeba_records, config_name, tmp_path):
+  config_file = _celeba_config(config_name)
+  ckpt = _write_fixed_weights(config_file,
+                              str(tmp_path / 'fixed' / 'model.ckpt'))
+  args = ['--config_file', config_file, '--dataset_dir', celeba_records,
           '--checkpoint_path', ckpt]
-  hists = {v: _test_py_histogram(v, args, str(tmp_path / v),
-                                 'liMnv2_liAspp', 'model.ckpt')
+  hists = {v: _test_py_histogram(v, args, str(tmp_path / v), config_name,
+                                 'model.ckpt')
            for v in PYTHONS}
   # The reference: the original op graph under TensorFlow 1.15.
   hists['original'] = _test_py_histogram(
       'tf1', args + ['--op_graph', 'original'], str(tmp_path / 'original'),
-      'liMnv2_liAspp', 'model.ckpt')
+      config_name, 'model.ckpt')
   assert hists['original'].sum() == 4 * 512 * 512
   # The fixed weights predict several classes, so the comparison means
   # something.

@@ -1,4 +1,6 @@
 """The benchmark times test figures with test.py's default engine."""
+import pytest
+
 from libs.core import tf_compat
 from tools import bench_workloads as wl
 
@@ -40,3 +42,25 @@ def test_thread_options_reach_the_session_and_the_interpreter(tmp_path):
       assert figure.predictor is None
   finally:
     figure.close()
+
+
+@pytest.mark.skipif(not TF2, reason='TensorFlow Lite runs on 2.x only')
+def test_tflite_model_computes_wide_3x3_layers_by_winograd(tmp_path):
+  # At crop 129, LI-ResNet-50's block 2 has three 17x17, 128 -> 128 3x3
+  # layers: Winograd there (libs/core/winograd.py), the same labels.
+  records = wl.make_bench_records(str(tmp_path / 'data'), num_images=1,
+                                  image_size=129)
+  checkpoint = str(tmp_path / 'weights.ckpt')
+  histograms = {}
+  for engine in ('tflite', 'session'):
+    figure = wl._OpenFigure('test_li_r50', records, checkpoint, crop=129,
+                            engine=engine)
+    try:
+      histograms[engine] = figure.outputs['first_prediction_histogram']
+      if engine == 'tflite':
+        ops = [op.type for op in figure.predictor._graph.get_operations()]
+        assert ops.count('BatchMatMulV2') == 3
+    finally:
+      figure.close()
+  assert sum(histograms['session']) == 129 * 129
+  assert histograms['tflite'] == histograms['session']

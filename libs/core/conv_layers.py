@@ -194,27 +194,36 @@ def _slim_kwargs(slim_fn, explicit):
   return kwargs
 
 
-def _taps_apply(inputs, kernel_size, rate, stride, kwargs, depthwise):
+def _same_stride1_rate(inputs, rate, stride, kwargs):
+  """The layer's dilation rate if it is a SAME, stride-1 NHWC layer with
+  one rate for both axes over a map of static size; None otherwise."""
   rate_h, rate_w = slim.utils.two_element_tuple(rate)
-  if rate_h != rate_w or slim.utils.two_element_tuple(stride) != (1, 1):
+  if (rate_h != rate_w or slim.utils.two_element_tuple(stride) != (1, 1) or
+      kwargs['padding'] != 'SAME' or
+      kwargs['data_format'] not in (None, 'NHWC') or
+      _static_size(inputs) is None):
+    return None
+  return rate_h
+
+
+def _taps_apply(inputs, kernel_size, rate, stride, kwargs, depthwise):
+  rate = _same_stride1_rate(inputs, rate, stride, kwargs)
+  if rate is None or rate == 1:
     return False
-  rate = rate_h
-  size = _static_size(inputs)
-  return (rate > 1 and kwargs['padding'] == 'SAME' and
-          kwargs['data_format'] in (None, 'NHWC') and size is not None and
-          use_taps(size[0], size[1], kernel_size, rate, depthwise))
+  height, width = _static_size(inputs)
+  return use_taps(height, width, kernel_size, rate, depthwise)
 
 
 def _winograd_applies(inputs, kernel_size, rate, stride, num_outputs, kwargs):
-  rate_h, rate_w = slim.utils.two_element_tuple(rate)
-  size = _static_size(inputs)
-  return (tuple(kernel_size) == (3, 3) and rate_h == rate_w and
-          tf.dimension_value(inputs.shape[0]) is not None and
-          slim.utils.two_element_tuple(stride) == (1, 1) and
-          kwargs['padding'] == 'SAME' and size is not None and
-          winograd_lib.worth_it(size[0], size[1],
-                                tf.dimension_value(inputs.shape[3]),
-                                num_outputs, rate_h))
+  """A 3x3 layer (static batch too) where ``winograd.worth_it``."""
+  rate = _same_stride1_rate(inputs, rate, stride, kwargs)
+  if (rate is None or tuple(kernel_size) != (3, 3) or
+      tf.dimension_value(inputs.shape[0]) is None):
+    return False
+  height, width = _static_size(inputs)
+  return winograd_lib.worth_it(height, width,
+                               tf.dimension_value(inputs.shape[3]),
+                               num_outputs, rate)
 
 
 def _finish(outputs, num_outputs, kwargs, scope_name):

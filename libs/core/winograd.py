@@ -90,11 +90,8 @@ def worth_it(height, width, channels_in, channels_out, rate):
 
 
 def _transformed_filters(filters):
-  """``G w G^T`` of every (in, out) pair: ``[36, in, out]``.
-
-  One product ``(G (x) G) [36, 9] x w [9, in * out]``, which the converter
-  folds faster than two contractions and a transpose.
-  """
+  """``G w G^T`` of every (in, out) pair: ``[36, in, out]``, as one
+  product ``(G (x) G) [36, 9] x w [9, in * out]`` (no transpose)."""
   _, _, channels_in, channels_out = filters.shape.as_list()
   both = np.kron(_KERNEL_TRANSFORM, _KERNEL_TRANSFORM)
   flat = tf.matmul(tf.constant(both, filters.dtype),

@@ -23,7 +23,8 @@ TESTS ?= tests/reference/test_graphs_reference.py \
 	tests/graphs/test_graphs_checkpoint.py \
 	tests/graphs/test_graphs_model.py tests/graphs/test_graphs_flops.py \
 	tests/unit/test_batch_norm.py tests/unit/test_li_layer.py \
-	tests/unit/test_conv_layers.py tests/unit/test_inference_engine.py \
+	tests/unit/test_conv_layers.py tests/unit/test_winograd.py \
+	tests/unit/test_inference_engine.py \
 	tests/datasets/test_data_reader.py tests/programs/test_programs_e2e.py \
 	tests/programs/test_programs_cli.py tests/programs/test_programs_shipped.py \
 	tests/unit/test_programs_train_utils.py \

@@ -50,13 +50,18 @@ def test_taps_match_space_to_batch_with_gradients(height, width, rate, kernel,
   np.testing.assert_allclose(gf, rf, rtol=1e-5, atol=2e-3)
 
 
-def _build(op_graph, layer, rate, is_training=True, stride=1, kernel=3):
+def _build(op_graph, layer, rate, is_training=True, stride=1, kernel=3,
+           size=9, channels=(8, 4), winograd=False):
   """One layer under an arg scope like the models'; returns the graph
-  facts that checkpoints and training depend on, and the output."""
+  facts that checkpoints and training depend on, and the output.
+
+  ``size``: the input map's side; ``channels``: (in, out) of a regular
+  layer (a depthwise one keeps ``in``).
+  """
   graph = tf.Graph()
   with graph.as_default():
     tf.set_random_seed(3)
-    x = tf.random.normal([2, 9, 9, 8], seed=1)
+    x = tf.random.normal([2, size, size, channels[0]], seed=1)
     # Moving statistics away from 0 / 1, so folding them is tested.
     statistics = {'moving_mean': tf.random_normal_initializer(seed=4),
                   'moving_variance': tf.random_uniform_initializer(
@@ -71,11 +76,12 @@ def _build(op_graph, layer, rate, is_training=True, stride=1, kernel=3):
         slim.arg_scope([batch_norm], is_training=is_training, scale=True,
                        param_initializers=statistics), \
         slim.arg_scope([conv_layers.conv2d, conv_layers.depthwise_conv2d],
-                       op_graph=op_graph):
+                       op_graph=op_graph), \
+        slim.arg_scope([conv_layers.conv2d], winograd=winograd):
       with tf.variable_scope('block'):
         if layer == 'conv':
-          y = conv_layers.conv2d(x, 4, kernel, rate=rate, stride=stride,
-                                 scope='conv2')
+          y = conv_layers.conv2d(x, channels[1], kernel, rate=rate,
+                                 stride=stride, scope='conv2')
         else:
           y = conv_layers.depthwise_conv2d(x, 3, rate=rate, stride=stride,
                                            scope='depthwise')
@@ -139,6 +145,28 @@ def test_training_pointwise_layers_are_matrix_products(rate):
                                 stride=2)['ops']
   assert 'MatMul' not in _build(conv_layers.FAST, 'conv', 1, kernel=1,
                                 is_training=False)['ops']
+
+
+def test_inference_takes_winograd_only_where_asked_and_worth_it():
+  # 128 channels at 12x12: Winograd pays (libs/core/winograd.py).
+  wide = dict(is_training=False, size=12, channels=(128, 128))
+  winograd = _build(conv_layers.FAST, 'conv', 1, winograd=True, **wide)
+  direct = _build(conv_layers.FAST, 'conv', 1, **wide)
+  assert 'Conv2D' in direct['ops'] and 'Conv2D' not in winograd['ops']
+  assert {'DepthwiseConv2dNative', 'BatchMatMulV2'} <= set(winograd['ops'])
+  for key in ('variables', 'regularization_losses', 'update_ops', 'ends'):
+    assert winograd[key] == direct[key], key  # checkpoints load unchanged
+  assert np.abs(direct['output']).max() > 1.0
+  np.testing.assert_allclose(winograd['output'], direct['output'], rtol=0,
+                             atol=2e-5 * np.abs(direct['output']).max())
+  # Too few channels, or a rate whose sub-maps are too small: direct.
+  assert 'Conv2D' in _build(conv_layers.FAST, 'conv', 1, winograd=True,
+                            **dict(wide, channels=(64, 64)))['ops']
+  wide.update(size=33)
+  assert 'Conv2D' not in _build(conv_layers.FAST, 'conv', 2, winograd=True,
+                                **wide)['ops']
+  assert 'Conv2D' in _build(conv_layers.FAST, 'conv', 4, winograd=True,
+                            **wide)['ops']
 
 
 def test_relu_is_skipped_only_on_relu_outputs():

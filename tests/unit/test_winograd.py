@@ -2,12 +2,9 @@
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
-from libs.core import conv_layers
 from libs.core import tf_compat
 from libs.core import winograd
-from libs.core.batch_norm import batch_norm
 
 
 @pytest.mark.parametrize('shape,rate', [
@@ -44,47 +41,6 @@ def test_matches_the_direct_convolution(shape, rate):
 def test_worth_it_rule(size, channels, rate, expected):
   assert winograd.worth_it(size, size, channels[0], channels[1],
                            rate) is expected
-
-
-def _inference_layer(winograd_on, channels, rate=1, size=12):
-  """One folded 3x3 layer under an arg scope like the models'; returns the
-  op types, the variables and the output."""
-  graph = tf.Graph()
-  with graph.as_default():
-    x = tf.random.normal([1, size, size, channels], seed=1)
-    statistics = {'moving_mean': tf.random_normal_initializer(seed=4),
-                  'moving_variance': tf.random_uniform_initializer(
-                      0.5, 2.0, seed=5),
-                  'gamma': tf.random_uniform_initializer(0.5, 2.0, seed=6),
-                  'beta': tf.random_normal_initializer(seed=7)}
-    with slim.arg_scope([slim.conv2d], normalizer_fn=batch_norm,
-                        activation_fn=tf.nn.relu,
-                        weights_initializer=tf.random_normal_initializer(
-                            stddev=0.1, seed=2)), \
-        slim.arg_scope([batch_norm], is_training=False, scale=True,
-                       param_initializers=statistics), \
-        slim.arg_scope([conv_layers.conv2d], winograd=winograd_on):
-      y = conv_layers.conv2d(x, channels, 3, rate=rate, scope='conv')
-    variables = [(v.op.name, v.shape.as_list()) for v in tf.global_variables()]
-    with tf.Session() as sess:
-      sess.run(tf.global_variables_initializer())
-      output = sess.run(y)
-  return sorted({op.type for op in graph.get_operations()}), variables, output
-
-
-def test_layer_takes_winograd_only_where_asked_and_worth_it():
-  ops, variables, output = _inference_layer(True, 128)
-  direct_ops, direct_variables, direct_output = _inference_layer(False, 128)
-  assert 'Conv2D' in direct_ops and 'Conv2D' not in ops
-  assert 'DepthwiseConv2dNative' in ops and 'BatchMatMulV2' in ops
-  assert variables == direct_variables  # checkpoints load unchanged
-  assert np.abs(direct_output).max() > 1.0
-  np.testing.assert_allclose(output, direct_output, rtol=0,
-                             atol=2e-5 * np.abs(direct_output).max())
-  # Too few channels, or a rate whose sub-maps are too small: direct.
-  assert 'Conv2D' in _inference_layer(True, 64)[0]
-  assert 'Conv2D' not in _inference_layer(True, 128, rate=2, size=33)[0]
-  assert 'Conv2D' in _inference_layer(True, 128, rate=4, size=33)[0]
 
 
 @pytest.mark.skipif(tf_compat.tensorflow_major() < 2,

@@ -72,7 +72,7 @@ setup: $(STAMP) $(VENV)/.backend-$(BACKEND)
 ifeq ($(FAST),1)
 	@if bash tools/find_python_tf2.sh >/dev/null 2>&1; then \
 	  $(MAKE) --no-print-directory setup TF=2 $(if $(filter 1,$(GPU)),GPU=1,); \
-	else echo "No Python 3.9-3.12 found: only the reference .venv was built; the runners use it (see README, Speed)."; fi
+	else echo "No Python 3.9-3.12 found: only the reference .venv was built; the runners use it (see docs/performance.md)."; fi
 endif
 endif
 
@@ -133,12 +133,12 @@ demo-compare: $(STAMP)
 # The default (.venv-tf2, fast op graph) against the reference
 # tensorflow==1.15.5 with the original op graph (.venv), side by side ->
 # bench/results.json and a table (QUICK=1: the MobileNetV2 figures only;
-# README=1 also writes the table into README.md).
+# README=1 also writes the table into docs/performance.md).
 .PHONY: bench
 bench:
 	@$(MAKE) --no-print-directory setup TF=1 FAST=1
 	@test -x $(FAST_VENV)/bin/python || { echo "error: make bench needs $(FAST_VENV) (a Python 3.9-3.12 for make setup TF=2)" >&2; exit 2; }
-	TF_CPP_MIN_LOG_LEVEL=2 $(FAST_VENV)/bin/python -m tools.benchmark --reference_python .venv/bin/python $(if $(QUICK),--quick,) $(if $(README),--readme README.md,)
+	TF_CPP_MIN_LOG_LEVEL=2 $(FAST_VENV)/bin/python -m tools.benchmark --reference_python .venv/bin/python $(if $(QUICK),--quick,) $(if $(README),--readme docs/performance.md,)
 
 # CPU backends side by side (tools/benchmark_backends.py): tensorflow 1.15.5
 # in .venv against intel-tensorflow 1.15.2 in .venv-intel, which the first

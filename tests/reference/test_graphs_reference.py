@@ -8,7 +8,9 @@ code.  Each is rebuilt here with ``tools.graph_manifest.build_manifest`` (the
 tool's own code path) and must agree exactly; variable order is not compared.
 The same build also checks every BatchNorm's epsilon (and, in training
 graphs, its moving-average decay) against the original's values
-(graph_batch_norms.py).
+(graph_batch_norms.py). Every graph is built under both op graphs
+(``op_graph`` fast, the default, and original), which must hold the same
+variables.
 """
 import glob
 import json
@@ -18,6 +20,7 @@ import numpy as np
 import pytest
 
 import graph_batch_norms
+from libs.core import op_graphs
 from conftest import REFERENCE_GRAPHS_DIR, REPO_ROOT  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -35,15 +38,34 @@ def _by_name(variables):
   return table
 
 
+def _built_op_graph(graph, mode):
+  """Which op graph ``graph`` was built as, read off its ops: the original
+  runs every BatchNorm as its own op and has no MatMul; the fast one folds
+  BatchNorm into the convolutions at inference and makes 1x1 training
+  layers MatMuls."""
+  types = [op.type for op in graph.get_operations()]
+  batch_norms = sum(t.startswith('FusedBatchNorm') for t in types)
+  moving_means = sum(op.type.startswith('Variable') and
+                     op.name.endswith('/moving_mean')
+                     for op in graph.get_operations())
+  if mode == 'test':
+    return (op_graphs.ORIGINAL if batch_norms == moving_means
+            else op_graphs.FAST)
+  return op_graphs.FAST if 'MatMul' in types else op_graphs.ORIGINAL
+
+
+@pytest.mark.parametrize('op_graph', op_graphs.OP_GRAPHS)
 @pytest.mark.parametrize('manifest_path', MANIFESTS,
                          ids=[os.path.basename(p)[:-5] for p in MANIFESTS])
-def test_graph_matches_reference(manifest_path):
+def test_graph_matches_reference(manifest_path, op_graph):
   from tools import graph_manifest
   with open(manifest_path) as f:
     reference = json.load(f)
   config_file = os.path.join(REPO_ROOT, 'config', reference['config'])
   graph, ours = graph_manifest.build_graph_and_manifest(
-      config_file, reference['mode'], reference['extra_flags'])
+      config_file, reference['mode'],
+      list(reference['extra_flags']) + ['--op_graph=%s' % op_graph])
+  assert _built_op_graph(graph, reference['mode']) == op_graph
 
   assert ours['config'] == reference['config']
   for field in SCALAR_FIELDS:

@@ -1,15 +1,24 @@
 # Two commands to get going: `make setup` and `make test`.
 #
-# `make setup` builds two environments: .venv, the reference stack
-# (TensorFlow 1.15.5, Python 3.7) that `make test` checks, and .venv-tf2,
-# the fast default that the runners use (TensorFlow 2.x; `make bench`
-# compares the two on this machine), when a Python 3.9-3.12 is found
-# (FAST=0 skips it). Pick the interpreter with PYTHON=...
+# `make setup` builds every environment this machine can: .venv-tf2
+# (TensorFlow 2.x, the fast default the runners use) when a Python 3.9-3.12
+# is found, and .venv (TensorFlow 1.15.5 on Python 3.7, the reference every
+# result is checked against) when a Python 3.7 is found; it says in one line
+# what it skipped and why, and fails only when it can build neither. Each
+# environment gets the project installed in editable mode (console scripts
+# li-train, li-validate, li-test, li-predict). Pick the interpreter with
+# PYTHON=...
 #
-# TF=1 (default): TensorFlow 1.15.5 on Python 3.7 in .venv, the reference
-# stack. TF=2: the newest TensorFlow 2.x in .venv-tf2, on the newest Python
-# 3.9-3.12 found (requirements-tf2.txt); GPU=1 adds CUDA from pip
+# Without TF=, `make test` runs in .venv when it exists or can be built (else
+# .venv-tf2, running every test there) and `make demo` in .venv-tf2 first;
+# both say which (tools/pick_env.sh).
+# TF=1: TensorFlow 1.15.5 on Python 3.7 in .venv, the reference stack. TF=2:
+# the newest TensorFlow 2.x in .venv-tf2, on the newest Python 3.9-3.12 found
+# (requirements-tf2.txt); GPU=1 adds CUDA from pip
 # (requirements-tf2-gpu.txt). Every target below works with either.
+ifeq ($(origin TF),undefined)
+AUTO := 1
+endif
 TF ?= 1
 ifeq ($(TF),2)
 VENV := .venv-tf2
@@ -19,6 +28,9 @@ DEMO_OUTPUT ?= demo_output_tf2
 # The TF 2 run of CI: graphs, checkpoints, golden results and the programs;
 # the pure-Python config, option and metric tests run under 1.15 only
 # (`make test TF=2 TESTS=tests` runs everything).
+ifeq ($(TF_PICKED),1)
+TESTS ?= tests
+endif
 TESTS ?= tests/reference/test_graphs_reference.py \
 	tests/graphs/test_graphs_checkpoint.py \
 	tests/graphs/test_graphs_model.py tests/graphs/test_graphs_flops.py \
@@ -43,7 +55,7 @@ endif
 VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: setup test test-fast demo clean-venv
+.PHONY: setup test test-fast demo demo-compare lint clean-venv
 
 # TensorFlow build in .venv (TF=1): BACKEND=tensorflow (default: tensorflow
 # 1.15.5 of requirements.txt, CPU), BACKEND=gpu (tensorflow-gpu 1.15.5, CUDA
@@ -65,6 +77,28 @@ PIP := $(VENV_PY) -m pip --disable-pip-version-check
 # without one it says so and the runners use .venv.
 FAST ?= 1
 FAST_VENV := .venv-tf2
+ifeq ($(AUTO),1)
+# No TF given: build what the machine can, pick an environment per target.
+setup:
+	@built=""; \
+	if bash tools/find_python37.sh >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory setup TF=1 FAST=0 $(if $(filter 1,$(GPU)),GPU=1,) || exit 2; built="$$built .venv"; \
+	else echo "make setup: skipped .venv (TensorFlow 1.15.5, the reference): $$(bash tools/find_python37.sh 2>&1 | head -n 1 | sed 's/^error: //')"; fi; \
+	if [ "$(FAST)" != 1 ]; then echo "make setup: skipped .venv-tf2 (TensorFlow 2.x): FAST=0"; \
+	elif bash tools/find_python_tf2.sh >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory setup TF=2 $(if $(filter 1,$(GPU)),GPU=1,) || exit 2; built="$$built .venv-tf2"; \
+	else echo "make setup: skipped .venv-tf2 (TensorFlow 2.x): $$(bash tools/find_python_tf2.sh 2>&1 | head -n 1 | sed 's/^error: //')"; fi; \
+	if [ -z "$$built" ]; then echo "error: make setup found neither Python 3.7 (TensorFlow 1.15) nor Python 3.9-3.12 (TensorFlow 2.x); install one (pyenv install 3.12) or name it with PYTHON=/path/to/python" >&2; exit 2; fi; \
+	echo "make setup: ready:$$built"
+
+test test-fast lint:
+	@tf=$$(bash tools/pick_env.sh reference $@) || exit 2; \
+	$(MAKE) --no-print-directory $@ TF=$$tf TF_PICKED=1
+
+demo demo-compare:
+	@tf=$$(bash tools/pick_env.sh fast $@) || exit 2; \
+	$(MAKE) --no-print-directory $@ TF=$$tf TF_PICKED=1
+else
 ifeq ($(TF),2)
 setup: $(STAMP) $(if $(filter 1,$(GPU)),$(VENV)/.cuda-installed,)
 else
@@ -72,8 +106,10 @@ setup: $(STAMP) $(VENV)/.backend-$(BACKEND)
 ifeq ($(FAST),1)
 	@if bash tools/find_python_tf2.sh >/dev/null 2>&1; then \
 	  $(MAKE) --no-print-directory setup TF=2 $(if $(filter 1,$(GPU)),GPU=1,); \
-	else echo "No Python 3.9-3.12 found: only the reference .venv was built; the runners use it (see docs/performance.md)."; fi
+	else echo "make setup: skipped .venv-tf2 (TensorFlow 2.x): no Python 3.9-3.12 found; the runners use .venv"; fi
 endif
+endif
+
 endif
 
 $(VENV)/.backend-%: $(STAMP)
@@ -92,12 +128,13 @@ $(VENV)/.backend-%: $(STAMP)
 	$(VENV_PY) -c "import tensorflow as tf; print('TensorFlow', tf.__version__, '($$name, CUDA build: %s)' % tf.test.is_built_with_cuda(), 'in $(VENV)')"; \
 	touch $@
 
-$(STAMP): $(REQUIREMENTS)
+$(STAMP): $(REQUIREMENTS) pyproject.toml
 	@set -e; py=$$(bash $(FIND_PYTHON)); \
 	echo "Creating $(VENV) with $$py"; \
 	if [ ! -x $(VENV_PY) ]; then "$$py" -m venv $(VENV); fi; \
 	$(if $(filter 1,$(TF)),$(VENV_PY) -m pip install --quiet --disable-pip-version-check "pip<24";) \
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS); \
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .; \
 	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -c "import sys, tensorflow, tf_slim; print('TensorFlow', tensorflow.__version__, 'on Python %d.%d' % sys.version_info[:2], 'ready in $(VENV)')"; \
 	touch $(STAMP)
 
@@ -111,6 +148,7 @@ $(VENV)/.cuda-installed: requirements-tf2-gpu.txt $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -c "import tensorflow as tf; gpus = tf.config.list_physical_devices('GPU'); print('TensorFlow', tf.__version__, '(CUDA build: %s)' % tf.test.is_built_with_cuda(), 'sees', len(gpus), 'GPU(s)', [g.name for g in gpus])"; \
 	touch $@
 
+ifneq ($(AUTO),1)
 # TESTS=... picks the test files (TF=1: all of them; TF=2: see above).
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m pytest $(TESTS) -q -p no:cacheprovider
@@ -126,9 +164,13 @@ demo: $(STAMP)
 
 # The demo plus the MNV2 + ASPP baseline, side by side (reuses a finished
 # `make demo` in the same folder).
-.PHONY: demo-compare
 demo-compare: $(STAMP)
 	PYTHON="$(CURDIR)/$(VENV_PY)" $(if $(filter 2,$(TF)),DEMO_OUTPUT="$(DEMO_OUTPUT)",) bash runners/demo.sh --compare
+
+# ruff (configured in pyproject.toml) over the whole tree; CI runs it first.
+lint: $(STAMP)
+	$(VENV_PY) -m ruff check .
+endif
 
 # The default (.venv-tf2, fast op graph) against the reference
 # tensorflow==1.15.5 with the original op graph (.venv), side by side ->
@@ -150,5 +192,6 @@ bench-backends: $(STAMP)
 	@$(MAKE) --no-print-directory setup VENV=$(INTEL_VENV) BACKEND=intel TF=1 FAST=0
 	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m tools.benchmark_backends --other_python $(INTEL_VENV)/bin/python $(if $(QUICK),--quick,)
 
+# Without TF=: both environments.
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(if $(AUTO),.venv .venv-tf2,$(VENV))

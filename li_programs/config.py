@@ -59,6 +59,20 @@ def _strip_inline_comment(value):
   return value.strip()
 
 
+def _check_minimum(option, value, where):
+  """``value`` (a number or a list) if it keeps ``option.minimum``."""
+  if not option.minimum:
+    return value
+  strict = option.minimum == '> 0'
+  for item in value if isinstance(value, list) else [value]:
+    if item < 0 or (strict and item == 0) or item != item:  # NaN too
+      raise ConfigError('%s: %s must be %s, got %s' % (
+          where, option.name, 'positive (> 0)' if strict else
+          'zero or more (>= 0)', ','.join(str(v) for v in value)
+          if isinstance(value, list) else value))
+  return value
+
+
 def parse_value(option, raw, where):
   """Converts the text ``raw`` of ``option``; ``where`` names its origin."""
   text = raw.strip()
@@ -74,13 +88,15 @@ def parse_value(option, raw, where):
         return False
       raise ValueError
     if option.type == 'int':
-      return int(text)
+      return _check_minimum(option, int(text), where)
     if option.type == 'float':
-      return float(text)
+      return _check_minimum(option, float(text), where)
     if option.type in ('int_list', 'float_list'):
       convert = int if option.type == 'int_list' else float
       items = [t.strip() for t in text.strip('[]()').split(',')]
-      return [convert(t) for t in items if t]
+      return _check_minimum(option, [convert(t) for t in items if t], where)
+  except ConfigError:
+    raise
   except ValueError:
     kind = {'bool': 'true or false', 'int': 'an integer', 'float': 'a number',
             'int_list': 'comma-separated integers',

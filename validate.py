@@ -101,14 +101,16 @@ class ScoreRecorder(object):
     self.paths.append(path)
     self.mious.append(miou)
 
-  def add(self, path, miou):
+  def add(self, path, miou, digest=None):
+    """A new score; ``digest``: val_records.index_digest of the checkpoint
+    as restored."""
     self.keep(path, miou)
     self.new += 1
     all_paths, all_mious = _merge_previous(self.val_dir, self.paths,
                                            self.mious)
     result_files.write_val_results(self.val_dir, all_paths, all_mious)
     if self._store is not None:
-      self._store.add(path, miou)
+      self._store.add(path, miou, digest)
     step = train_checkpoints.global_step_of(path)
     self._writer.add_summary(self._summary_fn(miou),
                              step if step is not None else len(self.paths))
@@ -184,11 +186,15 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder, skip=(), stop=None):
           sys.stderr.flush()
           damaged.append((path, str(err)))
           continue
+        try:
+          digest = val_records.index_digest(path)  # of what was restored
+        except (IOError, OSError):
+          digest = None  # deleted by the trainer since: scored, not kept
         hist, _, _ = evaluation.run_evaluation(
             sess, eval_graph, desc=os.path.basename(path),
             on_sample=check_stop)
         miou = metrics.metrics_from_hist(hist, scored).miou
-        recorder.add(path, miou)
+        recorder.add(path, miou, digest)
         print('%s mIoU: %.2f%%' % (path, 100.0 * miou))
         sys.stdout.flush()
     writer.close()

@@ -292,6 +292,7 @@ assert len(OPTIONS_BY_NAME) == len(OPTIONS), 'duplicate option in the schema'
 # Options whose values must lie above a bound, checked wherever a value is
 # read (config.parse_value) and printed by --help: '> 0' (positive) or
 # '>= 0' (not negative); every item of a list option.  Unset (None) passes.
+# The cluster options are checked with the cluster (li_programs/cluster.py).
 _POSITIVE = (
     'depth_multiplier', 'logits_kernel_size', 'image_pyramid',
     'image_pooling_crop_size', 'image_pooling_stride', 'multi_grid',
@@ -303,14 +304,13 @@ _POSITIVE = (
     'learning_rate_decay_factor', 'learning_rate_decay_step',
     'learning_power', 'adam_learning_rate', 'adam_epsilon',
     'min_scale_factor', 'max_scale_factor', 'top_k_percent_pixels',
-    'num_replicas', 'cluster_timeout_secs', 'eval_crop_size', 'eval_scales',
-    'eval_scales_replace', 'eval_batch_size')
+    'eval_crop_size', 'eval_scales', 'eval_scales_replace', 'eval_batch_size')
 _NOT_NEGATIVE = (
     'intra_op_threads', 'inter_op_threads', 'last_layer_gradient_multiplier',
     'li_weight_gradient_multiplier', 'end_learning_rate', 'slow_start_step',
     'slow_start_learning_rate', 'momentum', 'weight_decay',
     'scale_factor_step_size', 'hard_example_mining_step', 'max_to_keep',
-    'task', 'num_ps_tasks', 'startup_delay_steps', 'num_plots_to_save')
+    'num_plots_to_save')
 MINIMUMS = dict([(n, '> 0') for n in _POSITIVE] +
                 [(n, '>= 0') for n in _NOT_NEGATIVE])
 OPTIONS = [o._replace(minimum=MINIMUMS.get(o.name)) for o in OPTIONS]

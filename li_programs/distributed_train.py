@@ -95,7 +95,8 @@ def _session_hooks(cfg, plan, ops, train_dir):
   training and waits for its startup delay; the chief also writes
   checkpoints every save_checkpoint_steps and/or save_interval_secs (and
   at the start and end of its session) and summaries every
-  save_summaries_steps and/or save_summaries_secs.
+  save_summaries_steps and/or save_summaries_secs, and once more at the
+  end.
   """
   num_steps = cfg.training_number_of_steps
   hooks = [tf.train.StopAtStepHook(last_step=num_steps)]
@@ -125,6 +126,8 @@ def _session_hooks(cfg, plan, ops, train_dir):
     chief_hooks.append(tf.train.SummarySaverHook(
         save_secs=cfg.save_summaries_secs, output_dir=train_dir,
         summary_op=ops.summary_op))
+  chief_hooks.append(distributed.FinalSummaryHook(
+      ops.summary_op, train_dir, tf.train.get_global_step()))
   return hooks, chief_hooks
 
 

@@ -74,10 +74,21 @@ class ScoredCheckpoints(object):
       return None
     return record.get('miou')
 
-  def add(self, checkpoint_path, miou):
-    """Records a score and rewrites the file (atomically)."""
+  def add(self, checkpoint_path, miou, digest=None):
+    """Records a score and rewrites the file (atomically).
+
+    Args:
+      digest: ``index_digest`` of the checkpoint as it was restored (taken
+        now when None; a checkpoint deleted meanwhile is not recorded: there
+        is nothing to skip later).
+    """
+    if digest is None:
+      try:
+        digest = index_digest(checkpoint_path)
+      except (IOError, OSError):
+        return
     self._records[os.path.basename(checkpoint_path)] = {
-        'miou': float(miou), 'index_sha1': index_digest(checkpoint_path),
+        'miou': float(miou), 'index_sha1': digest,
         'settings': self.settings}
     os.makedirs(os.path.dirname(self.path), exist_ok=True)
     tmp = '%s.%d.tmp' % (self.path, os.getpid())

@@ -70,7 +70,9 @@ def _merge_previous(val_dir, paths, mious):
   matched by checkpoint file name (a moved folder records new paths)."""
   try:
     old_paths, old_mious = result_files.read_val_results(val_dir)
-  except (checkpoint_check.CheckpointError, ValueError, IOError):
+  except checkpoint_check.CheckpointError:
+    # None yet.  An unreadable one stops validation (ResultFileError), so
+    # it is never overwritten.
     old_paths, old_mious = [], []
   merged = collections.OrderedDict(
       (os.path.basename(p), (p, m)) for p, m in zip(old_paths, old_mious))
@@ -295,10 +297,13 @@ def main(argv):
       recorder.keep(path, miou)
       done.append(path)
   if done:
+    names = [os.path.basename(p) for p in done]
+    if len(names) > 4:
+      names = names[:2] + ['...'] + names[-1:]
     _note('%d of %d checkpoint(s) were scored with these settings by an '
           'earlier run (%s): kept, not scored again (delete %s to score '
-          'them anew)' % (len(done), len(usable), ', '.join(
-              os.path.basename(p) for p in done), store.path))
+          'them anew)' % (len(done), len(usable), ', '.join(names),
+                          store.path))
   todo = [p for p in usable if p not in done]
   damaged = []
   os.makedirs(dirs.val, exist_ok=True)

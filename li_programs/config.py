@@ -61,15 +61,9 @@ def _strip_inline_comment(value):
 
 def _check_minimum(option, value, where):
   """``value`` (a number or a list) if it keeps ``option.minimum``."""
-  if not option.minimum:
-    return value
-  strict = option.minimum == '> 0'
-  for item in value if isinstance(value, list) else [value]:
-    if item < 0 or (strict and item == 0) or item != item:  # NaN too
-      raise ConfigError('%s: %s must be %s, got %s' % (
-          where, option.name, 'positive (> 0)' if strict else
-          'zero or more (>= 0)', ','.join(str(v) for v in value)
-          if isinstance(value, list) else value))
+  problem = schema.bound_violation(option, value)
+  if problem:
+    raise ConfigError('%s: %s' % (where, problem))
   return value
 
 

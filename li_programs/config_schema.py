@@ -316,3 +316,17 @@ MINIMUMS = dict([(n, '> 0') for n in _POSITIVE] +
 OPTIONS = [o._replace(minimum=MINIMUMS.get(o.name)) for o in OPTIONS]
 OPTIONS_BY_NAME = collections.OrderedDict((o.name, o) for o in OPTIONS)
 assert set(MINIMUMS) <= set(OPTIONS_BY_NAME), 'unknown option in MINIMUMS'
+
+
+def bound_violation(option, value):
+  """What is wrong with ``value`` (a number or a list of them) under
+  ``option.minimum``, or None."""
+  if not option.minimum or value is None:
+    return None
+  strict = option.minimum == '> 0'
+  items = value if isinstance(value, list) else [value]
+  if all(item > 0 or (item == 0 and not strict) for item in items):
+    return None
+  return '%s must be %s, got %s' % (
+      option.name, 'positive (> 0)' if strict else 'zero or more (>= 0)',
+      ','.join(str(v) for v in items) if isinstance(value, list) else value)

@@ -32,6 +32,10 @@ def _as_str_list(value):
   return out
 
 
+class ResultFileError(ValueError):
+  """A result file that exists but cannot be read (one-line message)."""
+
+
 def _replace_atomically(path, write):
   """Calls ``write(tmp_path)`` and renames the result over ``path``, so an
   interrupted write never leaves a half-written result file."""
@@ -91,9 +95,15 @@ def read_val_results(val_dir):
     raise CheckpointError('no validation results at %s: run validate.py '
                           'first or pass --checkpoint_path / '
                           '--checkpoint_name' % path)
-  data = scipy.io.loadmat(path)
-  mious = np.asarray(data['miou'], dtype=np.float64).reshape(-1)
-  paths = _as_str_list(data['ck_path'])
+  try:
+    data = scipy.io.loadmat(path)
+    mious = np.asarray(data['miou'], dtype=np.float64).reshape(-1)
+    paths = _as_str_list(data['ck_path'])
+  except Exception as err:  # noqa: BLE001 - scipy raises many kinds
+    raise ResultFileError(
+        '%s cannot be read (%s): restore it or move it away (validate.py '
+        'writes a new one)' % (path, str(err).splitlines()[0] if str(err)
+                               else type(err).__name__)) from err
   return paths, mious
 
 

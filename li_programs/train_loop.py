@@ -2,7 +2,9 @@
 
 ``train_loop`` runs the steps of a ``training_graph.TrainOps`` in one process,
 saving checkpoints and summaries on step and/or time triggers and stopping
-cleanly on SIGINT/SIGTERM or a NaN/inf loss.
+cleanly on SIGINT/SIGTERM, a NaN/inf loss or one that blew up
+(li_programs/loss_guard).  ``initialize`` resumes from the train folder's
+newest checkpoint, read relative to the folder (li_programs/checkpoint_state).
 """
 import os
 import signal

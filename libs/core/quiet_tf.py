@@ -11,7 +11,9 @@ and every captured line but the known notices is passed on, and the Python
 deprecation warnings are silenced.  Warnings and errors that are not start-up
 notices still show.  With ``LI_CONVS_DEBUG=1`` nothing is filtered.
 
-Entry points call it before their first ``import tensorflow``.
+Entry points call it before their first ``import tensorflow``;
+``quiet_conversion`` does the same for the TensorFlow Lite conversion of
+each checkpoint.
 """
 import contextlib
 import os
@@ -32,6 +34,9 @@ _NOISE = re.compile('|'.join([
     r'Unable to register cu(DNN|FFT|BLAS) factory',
     r'computation placer already registered',
     r'TF-TRT Warning: Could not find TensorRT',
+    # TensorFlow Lite conversion (li_programs/tflite_predictor.py).
+    r'Ignored output_format\.$', r'Ignored drop_control_dependency\.$',
+    r'^INFO: Created TensorFlow Lite XNNPACK delegate',
 ]))
 
 
@@ -69,9 +74,10 @@ def stderr_filtered(keep=sys.stderr):
 
 
 def _silence_python_warnings():
+  # pylint: disable=g-import-not-at-top,protected-access
   try:
-    from tensorflow.python.util import deprecation  # pylint: disable=g-import-not-at-top
-    deprecation._PRINT_DEPRECATION_WARNINGS = False  # pylint: disable=protected-access
+    from tensorflow.python.util import deprecation
+    deprecation._PRINT_DEPRECATION_WARNINGS = False
   except (ImportError, AttributeError):
     pass
   warnings.filterwarnings('ignore', message=r'.*is deprecated and will be '
@@ -82,17 +88,28 @@ def import_tensorflow():
   """Imports and returns ``tensorflow.compat.v1``, filtering its start-up
   noise (see the module docstring) unless ``LI_CONVS_DEBUG`` is set or
   TensorFlow is already loaded."""
+  # pylint: disable=g-import-not-at-top
   if not filtering():
-    import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow.compat.v1 as tf
     return tf
   if 'tensorflow' in sys.modules:
-    import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow.compat.v1 as tf
     _silence_python_warnings()
     return tf
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
   with stderr_filtered(sys.stderr):
-    import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow.compat.v1 as tf
     _silence_python_warnings()
     # Looking for GPUs loads CUDA (and says so) once per process: now.
     tf.config.experimental.list_physical_devices('GPU')
   return tf
+
+
+@contextlib.contextmanager
+def quiet_conversion():
+  """``stderr_filtered`` while filtering is on, else nothing."""
+  if filtering():
+    with stderr_filtered(sys.stderr):
+      yield
+  else:
+    yield

@@ -16,7 +16,9 @@ import os
 import sys
 
 import numpy as np
-import tensorflow.compat.v1 as tf
+
+from libs.core import quiet_tf  # first: filters TensorFlow's start-up noise
+tf = quiet_tf.import_tensorflow()
 
 from libs.core import tf_compat
 from libs.datasets import data_generator
@@ -78,6 +80,7 @@ def main(argv):
   cfg = cli.load_program_config('test', argv)
   original_notes.print_notes('test.py', cfg)
   dirs = run_folders.program_dirs(cfg)
+  run_folders.check_folders(dirs)
   eval_scales = evaluation.eval_scales_of(cfg)
   if cfg.calculate_model_flops_and_params:
     return report_flops_and_params(cfg, dirs, eval_scales)

@@ -32,7 +32,8 @@ runs one of them.
 import os
 import sys
 
-import tensorflow.compat.v1 as tf
+from libs.core import quiet_tf  # first: filters TensorFlow's start-up noise
+tf = quiet_tf.import_tensorflow()
 
 from libs.core import tf_compat
 from li_programs import cli
@@ -43,6 +44,7 @@ from li_programs import original_notes
 from li_programs import random_seed
 from li_programs import run_folders
 from li_programs import train_loop
+from li_programs import train_start
 from li_programs import train_utils
 from li_programs import training_graph
 from li_programs import training_marker
@@ -57,9 +59,12 @@ def main(argv):
   plan = cluster_lib.training_plan(cfg)
   if plan.is_ps:
     return distributed_train.run_parameter_server(cfg, plan)
-  train_dir = run_folders.program_dirs(cfg).train
+  dirs = run_folders.program_dirs(cfg)
+  train_dir = dirs.train
   if plan.is_distributed and not plan.is_chief:
     return distributed_train.train_distributed(cfg, plan, train_dir)
+  run_folders.check_folders(dirs, roles=('train',))
+  train_start.check_start(cfg, train_dir)
   # Only the chief (or the one local trainer) writes the train folder.
   with training_marker.TrainingMarker(train_dir):
     if plan.is_distributed:

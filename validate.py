@@ -2,11 +2,17 @@
 
     python validate.py --config_file config/ADE20K/liMnv2_liAspp.ini
 
-Evaluates each checkpoint listed in ``<snapshot_root>/<config_name>/train/
-checkpoint`` on ``val_split`` and records its mIoU in ``val/`` (event file,
-``val_result.mat``, ``val_result.txt``), rewriting the records after every
-checkpoint so that nothing scored is lost if a later one fails.  Records of
-checkpoints scored by earlier runs stay in the files.
+Evaluates each checkpoint of ``<snapshot_root>/<config_name>/train`` (those
+its ``checkpoint`` state lists, read relative to the folder, and the
+``model.ckpt-<step>`` ones present: with ``max_to_keep`` 0 or unset
+TensorFlow lists only the newest) on ``val_split`` and records its mIoU in
+``val/`` (event file, ``val_result.mat``, ``val_result.txt``,
+``val_scored.json``), rewriting the records after every checkpoint so that
+nothing scored is lost if a later one fails.  Records of checkpoints scored
+by earlier runs stay in the files, and a checkpoint an earlier run scored
+with the same settings is not scored again (li_programs/val_records), so a
+run stopped by SIGTERM or Ctrl-C (it says what it kept) continues where it
+stopped.
 
 Then, unless ``keep_all_checkpoints`` is set, it deletes the files of every
 listed, scored checkpoint except the best and the newest one -- but only
@@ -15,18 +21,21 @@ TensorFlow's Saver rewrites the ``checkpoint`` state from its own list at
 every save, so deleting a checkpoint a running trainer still lists would
 leave the state naming files that are gone.  validate.py is therefore safe
 to run at any time during training; run it once more after training to
-prune.  Files not listed in the checkpoint state are never touched.
+prune.  Only checkpoint files in the train folder are ever deleted.
 
-A listed checkpoint whose files are gone (deleted by the trainer's
+A checkpoint whose files are gone (deleted by the trainer's
 ``max_to_keep`` in the meantime) is skipped with a notice; a damaged one is
 skipped with an error line and makes the exit status 1.
 """
 
+import collections
 import os
 import sys
 
-import tensorflow.compat.v1 as tf
+from libs.core import quiet_tf  # first: filters TensorFlow's start-up noise
+tf = quiet_tf.import_tensorflow()
 
+from libs.datasets import data_generator
 from li_programs import checkpoint_check
 from li_programs import train_checkpoints
 from li_programs import cli
@@ -36,8 +45,18 @@ from li_programs import metrics
 from li_programs import original_notes
 from li_programs import run_folders
 from li_programs import session_config
+from li_programs import train_loop
 from li_programs import training_marker
+from li_programs import val_records
 from libs.core import tf_compat
+
+
+class ValidationInterrupted(Exception):
+  """SIGINT/SIGTERM arrived; carries the signal."""
+
+  def __init__(self, signum):
+    super(ValidationInterrupted, self).__init__(signum)
+    self.signum = signum
 
 
 def _note(message):
@@ -46,35 +65,54 @@ def _note(message):
 
 
 def _merge_previous(val_dir, paths, mious):
-  """Keeps earlier records of checkpoints no longer listed (pruned ones),
-  so val_result.mat stays the history of the whole run."""
+  """Keeps earlier records of checkpoints no longer there (pruned ones),
+  so val_result.mat stays the history of the whole run.  Records are
+  matched by checkpoint file name (a moved folder records new paths)."""
   try:
     old_paths, old_mious = result_files.read_val_results(val_dir)
   except checkpoint_check.CheckpointError:
-    return paths, mious
-  merged = dict(zip(old_paths, old_mious))
-  merged.update(zip(paths, mious))
-  order = sorted(merged, key=lambda p: (
-      train_checkpoints.global_step_of(p) or -1, p))
-  return order, [merged[p] for p in order]
+    # None yet.  An unreadable one stops validation (ResultFileError), so
+    # it is never overwritten.
+    old_paths, old_mious = [], []
+  merged = collections.OrderedDict(
+      (os.path.basename(p), (p, m)) for p, m in zip(old_paths, old_mious))
+  merged.update((os.path.basename(p), (p, m)) for p, m in zip(paths, mious))
+  order = sorted(merged.values(), key=lambda pm: (
+      train_checkpoints.global_step_of(pm[0]) or -1, pm[0]))
+  return [p for p, _ in order], [m for _, m in order]
 
 
 class ScoreRecorder(object):
   """Adds each score to ``val_result.mat`` / ``.txt`` (merged with the
-  records of earlier runs) and to the event file as soon as it is known."""
+  records of earlier runs), ``val_scored.json`` and the event file as soon
+  as it is known."""
 
-  def __init__(self, val_dir, writer, summary_fn):
+  def __init__(self, val_dir, scored_store=None):
     self.val_dir = val_dir
     self.paths, self.mious = [], []
-    self._writer = writer
-    self._summary_fn = summary_fn
+    self.new = 0
+    self._writer = self._summary_fn = None
+    self._store = scored_store
 
-  def add(self, path, miou):
+  def attach(self, writer, summary_fn):
+    """The event file and ``fn(miou) -> summary`` of the evaluation."""
+    self._writer, self._summary_fn = writer, summary_fn
+
+  def keep(self, path, miou):
+    """A score an earlier run recorded with the same settings."""
     self.paths.append(path)
     self.mious.append(miou)
+
+  def add(self, path, miou, digest=None):
+    """A new score; ``digest``: val_records.index_digest of the checkpoint
+    as restored."""
+    self.keep(path, miou)
+    self.new += 1
     all_paths, all_mious = _merge_previous(self.val_dir, self.paths,
                                            self.mious)
     result_files.write_val_results(self.val_dir, all_paths, all_mious)
+    if self._store is not None:
+      self._store.add(path, miou, digest)
     step = train_checkpoints.global_step_of(path)
     self._writer.add_summary(self._summary_fn(miou),
                              step if step is not None else len(self.paths))
@@ -85,24 +123,31 @@ def _deleted_by_trainer(path, train_dir):
   """True when ``path`` is gone or going: the trainer's Saver drops a
   checkpoint from the ``checkpoint`` state before it deletes its files."""
   return (not train_checkpoints.checkpoint_exists(path) or
-          path not in train_checkpoints.list_checkpoints(train_dir))
+          path not in train_checkpoints.all_checkpoints(train_dir))
 
 
-def _relisted(checkpoints, train_dir):
-  """``checkpoints`` plus those listed now, oldest first."""
-  now = train_checkpoints.list_checkpoints(train_dir)
-  merged = list(checkpoints) + [p for p in now if p not in checkpoints]
+def _relisted(checkpoints, train_dir, skip=()):
+  """``checkpoints`` plus those in the train folder now (but ``skip``),
+  oldest first."""
+  now = train_checkpoints.all_checkpoints(train_dir)
+  merged = list(checkpoints) + [p for p in now
+                                if p not in checkpoints and p not in skip]
   return sorted(merged, key=lambda p: (
       train_checkpoints.global_step_of(p) or -1))
 
 
-def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):
+def _evaluate_all(cfg, dirs, checkpoints, recorder, skip=(), stop=None):
   """Scores every checkpoint that can be restored: ``checkpoints`` and
-  those the train folder lists once the evaluation graph is built.
+  those the train folder holds once the evaluation graph is built (but
+  ``skip``, already scored).
+
+  Args:
+    recorder: the ScoreRecorder each score goes to.
+    stop: a SignalCatcher; once it caught a signal, the evaluation stops
+      at the next image with ValidationInterrupted.
 
   Returns:
-    ``(recorder, damaged)``: the ScoreRecorder and the
-    ``(checkpoint, message)`` pairs of damaged checkpoints.
+    The ``(checkpoint, message)`` pairs of damaged checkpoints.
   """
   damaged = []
   graph = tf.Graph()
@@ -116,12 +161,18 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):
     scored = metrics.num_scored_classes(eval_graph.num_classes,
                                         eval_graph.ignore_label)
     sess_config = session_config.session_config_from(cfg)
+
+    def check_stop(unused_index, unused_out):
+      if stop is not None and stop.signum is not None:
+        raise ValidationInterrupted(stop.signum)
+
     with tf.Session(config=sess_config) as sess:
-      recorder = recorder_factory(
+      recorder.attach(
           writer, lambda m: sess.run(miou_summary, {miou_value: m}))
       # Building the graph takes a while; a trainer may have saved newer
       # checkpoints (and dropped older ones) meanwhile.
-      for path in _relisted(checkpoints, dirs.train):
+      for path in _relisted(checkpoints, dirs.train, skip):
+        check_stop(None, None)
         try:
           evaluation.restore_model(sess, eval_graph, path,
                                    config_file=cfg.config_file)
@@ -137,14 +188,19 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):
           sys.stderr.flush()
           damaged.append((path, str(err)))
           continue
+        try:
+          digest = val_records.index_digest(path)  # of what was restored
+        except (IOError, OSError):
+          digest = None  # deleted by the trainer since: scored, not kept
         hist, _, _ = evaluation.run_evaluation(
-            sess, eval_graph, desc=os.path.basename(path))
+            sess, eval_graph, desc=os.path.basename(path),
+            on_sample=check_stop)
         miou = metrics.metrics_from_hist(hist, scored).miou
-        recorder.add(path, miou)
+        recorder.add(path, miou, digest)
         print('%s mIoU: %.2f%%' % (path, 100.0 * miou))
         sys.stdout.flush()
     writer.close()
-  return recorder, damaged
+  return damaged
 
 
 def _prune(cfg, dirs, recorder, damaged):
@@ -161,57 +217,104 @@ def _prune(cfg, dirs, recorder, damaged):
   if damaged:
     _note('no checkpoint deleted: %d could not be evaluated' % len(damaged))
     return
-  listed = train_checkpoints.list_checkpoints(dirs.train)
-  if not listed:
+  present = [p for p in train_checkpoints.all_checkpoints(dirs.train)
+             if train_checkpoints.checkpoint_exists(p)]
+  if not present:
     return
   all_paths, all_mious = _merge_previous(dirs.val, recorder.paths,
                                          recorder.mious)
-  scores = dict(zip(all_paths, all_mious))
-  scored_listed = [p for p in listed if p in scores]
-  index = result_files.best_index([scores[p] for p in scored_listed])
-  keep = [listed[-1]]
+  scores = dict(zip((os.path.basename(p) for p in all_paths), all_mious))
+  scored = [p for p in present if os.path.basename(p) in scores]
+  index = result_files.best_index(
+      [scores[os.path.basename(p)] for p in scored])
+  keep = [present[-1]]
   if index is not None:
-    keep.append(scored_listed[index])
+    keep.append(scored[index])
   # A checkpoint without a score (it appeared after the evaluation began)
   # is never deleted.
-  keep += [p for p in listed if p not in scores]
+  keep += [p for p in present if p not in scored]
   deleted = train_checkpoints.prune_checkpoints(dirs.train, keep)
   print('deleted %d checkpoint files, kept %s'
         % (len(deleted), ', '.join(sorted({os.path.basename(k)
                                            for k in keep}))))
 
 
-def main(argv):
-  cfg = cli.load_program_config('val', argv)
-  original_notes.print_notes('validate.py', cfg)
-  dirs = run_folders.program_dirs(cfg)
-  state_file = os.path.join(dirs.train, 'checkpoint')
-  listed = train_checkpoints.list_checkpoints(dirs.train)
-  trainer = training_marker.running_trainer(dirs.train)
-  if not listed:
+def _checkpoints_to_score(dirs):
+  """The present checkpoints of the train folder; a CheckpointError when
+  there is none (None while a trainer has not saved one yet)."""
+  run_folders.check_folders(dirs)
+  found = train_checkpoints.all_checkpoints(dirs.train)
+  where = ('%s and no model.ckpt-*.index in %s' % (
+      os.path.join(dirs.train, 'checkpoint'), dirs.train))
+  if not found:
+    trainer = training_marker.running_trainer(dirs.train)
     if trainer is not None:
       _note('no checkpoint listed in %s yet; train.py (%s) is still '
-            'training: validate again later'
-            % (state_file, training_marker.describe(trainer)))
-      return 0
+            'training: validate again later' % (
+                where, training_marker.describe(trainer)))
+      return None
     raise checkpoint_check.CheckpointError(
-        'no checkpoint listed in %s: train first' % state_file)
+        'no checkpoint listed in %s: train first' % where)
   usable = []
-  for path in listed:
+  for path in found:
     if train_checkpoints.checkpoint_exists(path):
       usable.append(path)
     else:
       _note('%s is listed in %s but its files are missing; skipped'
-            % (path, state_file))
+            % (path, os.path.join(dirs.train, 'checkpoint')))
   if not usable:
     raise checkpoint_check.CheckpointError(
-        'none of the %d checkpoints listed in %s exists' % (len(listed),
-                                                            state_file))
+        'none of the %d checkpoints listed in %s exists' % (
+            len(found), os.path.join(dirs.train, 'checkpoint')))
+  return usable
 
+
+def _interrupted(signum, recorder, dirs, left):
+  print('validate.py: stopped by signal %d; %d checkpoint(s) scored by this '
+        'run and %d earlier are kept in %s; run validate.py again to score '
+        'the other %d' % (signum, recorder.new, len(recorder.paths) -
+                          recorder.new, os.path.join(
+                              dirs.val, result_files.VAL_RESULT_MAT), left))
+  sys.stdout.flush()
+  return 128 + signum
+
+
+def main(argv):
+  cfg = cli.load_program_config('val', argv)
+  original_notes.print_notes('validate.py', cfg)
+  dirs = run_folders.program_dirs(cfg)
+  usable = _checkpoints_to_score(dirs)
+  if usable is None:
+    return 0
+  files = data_generator.get_split_files(cfg.dataset_dir, cfg.val_split)
+  store = val_records.ScoredCheckpoints(
+      dirs.val, val_records.score_settings(cfg, files))
+  recorder = ScoreRecorder(dirs.val, store)
+  done = []
+  for path in usable:
+    miou = store.score_of(path)
+    if miou is not None:
+      recorder.keep(path, miou)
+      done.append(path)
+  if done:
+    names = [os.path.basename(p) for p in done]
+    if len(names) > 4:
+      names = names[:2] + ['...'] + names[-1:]
+    _note('%d of %d checkpoint(s) were scored with these settings by an '
+          'earlier run (%s): kept, not scored again (delete %s to score '
+          'them anew)' % (len(done), len(usable), ', '.join(names),
+                          store.path))
+  todo = [p for p in usable if p not in done]
+  damaged = []
   os.makedirs(dirs.val, exist_ok=True)
-  recorder, damaged = _evaluate_all(
-      cfg, dirs, usable,
-      lambda writer, fn: ScoreRecorder(dirs.val, writer, fn))
+  if todo:
+    with train_loop.SignalCatcher() as catcher:
+      try:
+        damaged = _evaluate_all(cfg, dirs, todo, recorder, skip=done,
+                                stop=catcher)
+      except ValidationInterrupted as stop:
+        return _interrupted(stop.signum, recorder, dirs,
+                            len(usable) - len(recorder.paths))
   if recorder.paths:
     index = result_files.best_index(recorder.mious)
     if index is not None:

@@ -7,14 +7,17 @@ class id per pixel: grey-scale PNGs are stored as they are; palette PNGs
 channels are re-encoded as grey-scale PNGs. A colour label map, or an image and
 label of different sizes, stops the build with a BuildError naming the file.
 """
+import glob
 import io
 import math
 import os
+import signal
 import sys
 
 import numpy as np
 from PIL import Image
 
+from libs.core import quiet_tf
 from libs.core.progress import ProgressBar
 from libs.datasets.tfrecord_format import (
     FEATURE_CHANNELS, FEATURE_FILENAME, FEATURE_FORMAT, FEATURE_HEIGHT,
@@ -107,7 +110,7 @@ def read_label(path):
 def image_seg_to_tfexample(image_data, filename, height, width, seg_data,
                            image_format='jpeg', seg_format='png'):
   """tf.train.Example in DeepLab's segmentation format."""
-  import tensorflow.compat.v1 as tf  # lazily: only writing records needs it
+  tf = quiet_tf.import_tensorflow()  # lazily: only writing records needs it
 
   def to_bytes(value):
     if isinstance(value, str):
@@ -146,39 +149,69 @@ def shard_filename(output_dir, split, shard, num_shards):
   return os.path.join(output_dir, shard_name(split, shard, num_shards))
 
 
+def partial_filename(path):
+  """Where a shard is written until complete: a hidden name beside it that
+  no reader's ``{split}-*`` glob matches."""
+  folder, name = os.path.split(path)
+  return os.path.join(folder, '.%s.partial' % name)
+
+
+def _shards_of(output_dir, split):
+  """The complete and the partial shard files of ``split`` present."""
+  shard = '[0-9]' * 5
+  complete = glob.glob(os.path.join(glob.escape(output_dir), '%s-%s-of-%s'
+                                    '.tfrecord' % (glob.escape(split), shard,
+                                                   shard)))
+  partial = glob.glob(os.path.join(glob.escape(output_dir), '.%s-*.partial'
+                                   % glob.escape(split)))
+  return sorted(complete), sorted(partial)
+
+
 def write_split(split, examples, output_dir, num_shards=4, stream=None):
   """Writes `examples` [(name, image_path, label_path)] as sharded records.
 
-  Shards are written one after another; if a pair turns out to be bad, the
-  shards of this split written so far are removed, so no partial split is
-  left behind. Returns the list of shard paths.
+  Each shard is written under a temporary name (``partial_filename``) and
+  renamed once every shard of the split is complete; then the split's
+  shards of any earlier build that are not part of the new set (another
+  ``--num_shards``) are removed.  A bad pair or an interruption (exception,
+  SIGTERM through ``run_main``) removes the temporary files and leaves the
+  earlier shards as they were.  Returns the list of shard paths.
   """
-  import tensorflow.compat.v1 as tf  # lazily: only writing records needs it
+  tf = quiet_tf.import_tensorflow()  # lazily: only writing records needs it
   if num_shards <= 0:
     raise BuildError('--num_shards must be positive, got %r' % num_shards)
   stream = stream if stream is not None else sys.stdout
   if not os.path.isdir(output_dir):
     os.makedirs(output_dir)
+  for leftover in _shards_of(output_dir, split)[1]:
+    os.remove(leftover)  # of a build killed outright (kill -9)
   per_shard = int(math.ceil(len(examples) / float(num_shards)))
-  paths = []
+  paths = [shard_filename(output_dir, split, shard, num_shards)
+           for shard in range(num_shards)]
+  temps = [partial_filename(path) for path in paths]
   try:
     with ProgressBar(len(examples), prefix=split, stream=stream) as bar:
-      for shard in range(num_shards):
-        path = shard_filename(output_dir, split, shard, num_shards)
-        paths.append(path)
-        with tf.io.TFRecordWriter(path) as writer:
+      for shard, temp in enumerate(temps):
+        with tf.io.TFRecordWriter(temp) as writer:
           for name, image_path, label_path in examples[
               shard * per_shard:(shard + 1) * per_shard]:
             example = make_example(name, image_path, label_path)
             writer.write(example.SerializeToString())
             bar.update()
   except BaseException:
-    for path in paths:
-      if os.path.exists(path):
-        os.remove(path)
+    for temp in temps:
+      if os.path.exists(temp):
+        os.remove(temp)
     raise
-  stream.write('%s: %d examples in %d shards under %s\n'
-               % (split, len(examples), num_shards, output_dir))
+  for temp, path in zip(temps, paths):
+    os.replace(temp, path)
+  stale = [p for p in _shards_of(output_dir, split)[0] if p not in paths]
+  for path in stale:
+    os.remove(path)
+  stream.write('%s: %d examples in %d shards under %s%s\n'
+               % (split, len(examples), num_shards, output_dir,
+                  ' (%d shard(s) of an earlier build removed)' % len(stale)
+                  if stale else ''))
   return paths
 
 
@@ -190,11 +223,28 @@ def read_list(path):
     return [line.strip() for line in handle if line.strip()]
 
 
+class BuildInterrupted(Exception):
+  """SIGTERM arrived during a build."""
+
+
+def _raise_interrupted(signum, unused_frame):
+  raise BuildInterrupted(signum)
+
+
 def run_main(main, argv=None):
   """Runs a builder's main(argv), turning BuildError into a one-line error
-  on stderr and exit status 1."""
+  on stderr and exit status 1, and SIGTERM into a clean stop (no partial
+  shard left, earlier shards kept) with status 143."""
+  previous = signal.signal(signal.SIGTERM, _raise_interrupted)
   try:
     return main(argv)
   except BuildError as error:
     sys.stderr.write('error: %s\n' % error)
     return 1
+  except BuildInterrupted as stop:
+    sys.stderr.write('error: interrupted by signal %d; the split being '
+                     'written was left as it was before this build\n'
+                     % stop.args[0])
+    return 128 + stop.args[0]
+  finally:
+    signal.signal(signal.SIGTERM, previous)

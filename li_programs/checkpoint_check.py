@@ -143,22 +143,26 @@ def variable_shapes(variables):
 
 
 def check_fits(checkpoint_path, variables, config_file=None,
-               suggest=None):
+               suggest=None, strict=False):
   """Raises CheckpointMismatch unless every variable is in the checkpoint
-  with its shape.
+  with its shape (and, when ``strict``, every model variable of the
+  checkpoint is one of them).
 
   Args:
     variables: the tf.Variables to restore.
     config_file: the config the model was built from (named in the error).
     suggest: optional ``fn(checkpoint shapes) -> text`` appended to the
       error (e.g. the shipped configs that fit).
+    strict: compare both ways, as resuming a run must: a checkpoint with
+      model variables the model lacks comes from another architecture.
   """
   stored = checkpoint_shapes(checkpoint_path)
   missing, reshaped, unexpected = compare(stored, variable_shapes(variables))
-  if not missing and not reshaped:
+  if not missing and not reshaped and not (strict and unexpected):
     return
   model = 'the model of %s' % config_file if config_file else 'the model'
-  if all(is_bookkeeping(n) for n in missing) and not reshaped:
+  if (missing and all(is_bookkeeping(n) for n in missing) and
+      not reshaped and not (strict and unexpected)):
     raise CheckpointMismatch(
         'checkpoint %s fits %s but not its optimizer: %d optimizer '
         'variable(s) missing from it (%s); resume with the optimizer it was '
@@ -185,20 +189,20 @@ def check_files(checkpoint_path):
 
 
 def restore(sess, saver, checkpoint_path, variables, config_file=None,
-            suggest=None):
+            suggest=None, strict=False):
   """``saver.restore`` with the checks above and one-line errors.
 
   Args:
     sess, saver: as for ``tf.train.Saver.restore``.
     variables: the variables ``saver`` restores (compared first).
-    config_file, suggest: see ``check_fits``.
+    config_file, suggest, strict: see ``check_fits``.
 
   Raises:
     CheckpointError (or its subclasses CheckpointGone, CheckpointDamaged,
     CheckpointMismatch).
   """
   check_files(checkpoint_path)
-  check_fits(checkpoint_path, variables, config_file, suggest)
+  check_fits(checkpoint_path, variables, config_file, suggest, strict)
   try:
     saver.restore(sess, checkpoint_path)
   except tf.errors.OpError as err:

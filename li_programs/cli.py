@@ -9,6 +9,7 @@ import sys
 
 from li_programs import config as config_lib
 from li_programs import config_help
+from li_programs import write_errors
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -107,7 +108,8 @@ def run_program(prog, main, argv):
   except _user_error_types() as err:
     if os.environ.get('LI_CONVS_DEBUG'):
       raise
-    message = str(err).strip().splitlines()
+    message = (write_errors.describe_os_error(err) or
+               str(err).strip()).splitlines()
     message = message[0] if message else type(err).__name__
     sys.stderr.write('%s: error: %s\n' % (prog, message))
     return 2

@@ -59,6 +59,14 @@ def _strip_inline_comment(value):
   return value.strip()
 
 
+def _check_minimum(option, value, where):
+  """``value`` (a number or a list) if it keeps ``option.minimum``."""
+  problem = schema.bound_violation(option, value)
+  if problem:
+    raise ConfigError('%s: %s' % (where, problem))
+  return value
+
+
 def parse_value(option, raw, where):
   """Converts the text ``raw`` of ``option``; ``where`` names its origin."""
   text = raw.strip()
@@ -74,13 +82,15 @@ def parse_value(option, raw, where):
         return False
       raise ValueError
     if option.type == 'int':
-      return int(text)
+      return _check_minimum(option, int(text), where)
     if option.type == 'float':
-      return float(text)
+      return _check_minimum(option, float(text), where)
     if option.type in ('int_list', 'float_list'):
       convert = int if option.type == 'int_list' else float
       items = [t.strip() for t in text.strip('[]()').split(',')]
-      return [convert(t) for t in items if t]
+      return _check_minimum(option, [convert(t) for t in items if t], where)
+  except ConfigError:
+    raise
   except ValueError:
     kind = {'bool': 'true or false', 'int': 'an integer', 'float': 'a number',
             'int_list': 'comma-separated integers',

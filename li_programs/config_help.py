@@ -35,6 +35,9 @@ def _help_text(option):
   text = option.help
   if option.choices:
     text += ' One of: %s.' % ', '.join(option.choices)
+  if option.minimum:
+    each = ' (each)' if option.type.endswith('_list') else ''
+    text += ' Must be %s%s.' % (option.minimum, each)
   return text
 
 

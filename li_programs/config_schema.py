@@ -3,8 +3,9 @@
 Each line: name, type, default, the INI sections it may appear in, help.
 Types: 'str', 'int', 'float', 'bool', 'path', 'int_list', 'float_list'.
 ``REQUIRED`` as default means the option must be given (INI or flag).
-``choices`` restricts the allowed values.  Append new options at the end of
-their group; keep one line per option.
+``choices`` restricts the allowed values; ``MINIMUMS`` (at the end) bounds
+numbers.  Append new options at the end of their group; keep one line per
+option.
 """
 import collections
 
@@ -12,8 +13,10 @@ from libs.core import op_graphs
 from li_models import registry
 from li_programs import inference_engine
 
+# minimum: None, '> 0' or '>= 0' (set from MINIMUMS at the end).
 Option = collections.namedtuple(
-    'Option', ['name', 'type', 'default', 'sections', 'help', 'choices'])
+    'Option', ['name', 'type', 'default', 'sections', 'help', 'choices',
+               'minimum'], defaults=(None,))
 
 REQUIRED = object()
 
@@ -285,3 +288,45 @@ OPTIONS = [
 
 OPTIONS_BY_NAME = collections.OrderedDict((o.name, o) for o in OPTIONS)
 assert len(OPTIONS_BY_NAME) == len(OPTIONS), 'duplicate option in the schema'
+
+# Options whose values must lie above a bound, checked wherever a value is
+# read (config.parse_value) and printed by --help: '> 0' (positive) or
+# '>= 0' (not negative); every item of a list option.  Unset (None) passes.
+# The cluster options are checked with the cluster (li_programs/cluster.py).
+_POSITIVE = (
+    'depth_multiplier', 'logits_kernel_size', 'image_pyramid',
+    'image_pooling_crop_size', 'image_pooling_stride', 'multi_grid',
+    'decoder_output_stride', 'li_zones_dpn', 'li_decay_stds_dpn',
+    'li_rates_dpn', 'li_zones_backbone', 'li_decay_stds_backbone',
+    'li_rates_backbone', 'atrous_rates', 'output_stride', 'min_resize_value',
+    'max_resize_value', 'resize_factor', 'num_clones', 'train_batch_size',
+    'training_number_of_steps', 'train_crop_size', 'base_learning_rate',
+    'learning_rate_decay_factor', 'learning_rate_decay_step',
+    'learning_power', 'adam_learning_rate', 'adam_epsilon',
+    'min_scale_factor', 'max_scale_factor', 'top_k_percent_pixels',
+    'eval_crop_size', 'eval_scales', 'eval_scales_replace', 'eval_batch_size')
+_NOT_NEGATIVE = (
+    'intra_op_threads', 'inter_op_threads', 'last_layer_gradient_multiplier',
+    'li_weight_gradient_multiplier', 'end_learning_rate', 'slow_start_step',
+    'slow_start_learning_rate', 'momentum', 'weight_decay',
+    'scale_factor_step_size', 'hard_example_mining_step', 'max_to_keep',
+    'num_plots_to_save')
+MINIMUMS = dict([(n, '> 0') for n in _POSITIVE] +
+                [(n, '>= 0') for n in _NOT_NEGATIVE])
+OPTIONS = [o._replace(minimum=MINIMUMS.get(o.name)) for o in OPTIONS]
+OPTIONS_BY_NAME = collections.OrderedDict((o.name, o) for o in OPTIONS)
+assert set(MINIMUMS) <= set(OPTIONS_BY_NAME), 'unknown option in MINIMUMS'
+
+
+def bound_violation(option, value):
+  """What is wrong with ``value`` (a number or a list of them) under
+  ``option.minimum``, or None."""
+  if not option.minimum or value is None:
+    return None
+  strict = option.minimum == '> 0'
+  items = value if isinstance(value, list) else [value]
+  if all(item > 0 or (item == 0 and not strict) for item in items):
+    return None
+  return '%s must be %s, got %s' % (
+      option.name, 'positive (> 0)' if strict else 'zero or more (>= 0)',
+      ','.join(str(v) for v in items) if isinstance(value, list) else value)

@@ -217,3 +217,19 @@ class SyncReplicasHook(tf.train.SessionRunHook):
 
   def end(self, session):
     session.run(self._release_op)
+
+
+class FinalSummaryHook(tf.train.SessionRunHook):
+  """The chief's summaries once more when its session ends, at the global
+  step reached, so every run (a short one too) ends with its scalars."""
+
+  def __init__(self, summary_op, output_dir, global_step):
+    self._summary_op = summary_op
+    self._output_dir = output_dir
+    self._global_step = global_step
+
+  def end(self, session):
+    summary, step = session.run([self._summary_op, self._global_step])
+    writer = tf.summary.FileWriterCache.get(self._output_dir)
+    writer.add_summary(summary, step)
+    writer.flush()

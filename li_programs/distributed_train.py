@@ -12,6 +12,10 @@ import time
 import tensorflow.compat.v1 as tf
 
 from libs.core import progress
+from li_programs import checkpoint_check
+from li_programs import checkpoint_state
+from li_programs import config_match
+from li_programs import loss_guard
 from li_programs import train_checkpoints
 from li_programs import distributed_runtime as distributed
 from li_programs import random_seed
@@ -57,7 +61,8 @@ def distributed_train_loop(sess, ops, num_steps, log_steps, stop=None,
     The last global step seen.
 
   Raises:
-    train_utils.TrainingDivergedError: on a NaN/inf loss.
+    train_utils.TrainingDivergedError: on a NaN/inf loss or one grown
+      past loss_guard.BLOW_UP_FACTOR times the first.
   """
   if global_step_var is None:
     global_step_var = tf.train.get_global_step()
@@ -65,12 +70,13 @@ def distributed_train_loop(sess, ops, num_steps, log_steps, stop=None,
       lambda step_context: step_context.session.run(global_step_var)))
   last_step = step
   log = progress.TrainingProgress(num_steps, step)
+  guard = loss_guard.LossGuard()
   while step < num_steps and not sess.should_stop():
     if stop is not None and stop.signum is not None:
       break
     loss, new_step = sess.run([ops.train_op, ops.global_step])
     loss, new_step = float(loss), int(new_step)
-    train_utils.check_finite_loss(loss, new_step)
+    guard.check(loss, new_step)
     crossed = (log_steps > 0 and
                (new_step // log_steps > last_step // log_steps or
                 (new_step >= num_steps > last_step)))
@@ -89,7 +95,8 @@ def _session_hooks(cfg, plan, ops, train_dir):
   training and waits for its startup delay; the chief also writes
   checkpoints every save_checkpoint_steps and/or save_interval_secs (and
   at the start and end of its session) and summaries every
-  save_summaries_steps and/or save_summaries_secs.
+  save_summaries_steps and/or save_summaries_secs, and once more at the
+  end.
   """
   num_steps = cfg.training_number_of_steps
   hooks = [tf.train.StopAtStepHook(last_step=num_steps)]
@@ -119,6 +126,8 @@ def _session_hooks(cfg, plan, ops, train_dir):
     chief_hooks.append(tf.train.SummarySaverHook(
         save_secs=cfg.save_summaries_secs, output_dir=train_dir,
         summary_op=ops.summary_op))
+  chief_hooks.append(distributed.FinalSummaryHook(
+      ops.summary_op, train_dir, tf.train.get_global_step()))
   return hooks, chief_hooks
 
 
@@ -177,6 +186,14 @@ def train_distributed(cfg, plan, train_dir):
     hooks, chief_hooks = _session_hooks(cfg, plan, ops, train_dir)
     if plan.is_chief:
       os.makedirs(train_dir, exist_ok=True)
+      # The session restores what TensorFlow reads from the state: make it
+      # name this folder's checkpoints, and refuse another architecture.
+      checkpoint_state.repair(train_dir)
+      resume_from = checkpoint_state.latest(train_dir)
+      if resume_from:
+        checkpoint_check.check_fits(
+            resume_from, tf.global_variables(), cfg.config_file,
+            suggest=config_match.suggestion, strict=True)
       # Keep earlier checkpoints of a resumed run under max_to_keep.
       ops.saver.recover_last_checkpoints(
           train_checkpoints.list_checkpoints(train_dir))
@@ -201,7 +218,7 @@ def train_distributed(cfg, plan, train_dir):
       except train_utils.TrainingDivergedError as err:
         sys.stderr.write('train.py: error: %s\n' % err)
         return 1
-  latest = tf.train.latest_checkpoint(train_dir) if plan.is_chief else None
+  latest = checkpoint_state.latest(train_dir) if plan.is_chief else None
   if catcher.signum is not None:
     if latest:
       print('Interrupted by signal %d at step %d; checkpoint saved to %s'

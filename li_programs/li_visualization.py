@@ -14,6 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 
+from li_programs import checkpoint_check  # noqa: E402
+from li_programs import checkpoint_paths  # noqa: E402
 from li_utils import conv_ops  # noqa: E402
 
 LILayer = collections.namedtuple('LILayer', ['name', 'weights', 'zone',
@@ -47,18 +49,17 @@ def read_li_layers(checkpoint_path, li_settings=None):
   """All LI layers of a checkpoint, in variable-name order.
 
   Args:
-    checkpoint_path: a checkpoint prefix or a folder with a ``checkpoint``
-      state file (its latest checkpoint is used).
+    checkpoint_path: a checkpoint prefix, one of its files or its folder
+      (its latest checkpoint), see li_programs/checkpoint_paths.
     li_settings: optional dict of zone/sigma settings (see above).
 
   Raises:
     ValueError: no checkpoint there, or it holds no LI weights.
   """
-  if tf.gfile.IsDirectory(checkpoint_path):
-    latest = tf.train.latest_checkpoint(checkpoint_path)
-    if latest is None:
-      raise ValueError('no checkpoint found in folder %s' % checkpoint_path)
-    checkpoint_path = latest
+  try:
+    checkpoint_path, _ = checkpoint_paths.resolve(checkpoint_path)
+  except checkpoint_check.CheckpointError as err:
+    raise ValueError('cannot read checkpoint: %s' % err)
   try:
     reader = tf.train.load_checkpoint(checkpoint_path)
   except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError):

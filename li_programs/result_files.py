@@ -9,6 +9,7 @@ import re
 import numpy as np
 import scipy.io
 
+from li_programs import checkpoint_paths
 from li_programs.checkpoint_check import CheckpointError
 from li_programs.train_checkpoints import checkpoint_exists
 
@@ -31,6 +32,37 @@ def _as_str_list(value):
   return out
 
 
+class ResultFileError(ValueError):
+  """A result file that exists but cannot be read (one-line message)."""
+
+
+def _replace_atomically(path, write):
+  """Calls ``write(tmp_path)`` and renames the result over ``path``, so an
+  interrupted write never leaves a half-written result file."""
+  tmp = '%s.%d.tmp' % (path, os.getpid())
+  try:
+    write(tmp)
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+
+
+def _write_text(path, text):
+  def write(tmp):
+    with open(tmp, 'w') as f:
+      f.write(text)
+  _replace_atomically(path, write)
+
+
+def _write_mat(path, record):
+  # Given an open file, savemat writes to it whatever the name's suffix.
+  def write(tmp):
+    with open(tmp, 'wb') as f:
+      scipy.io.savemat(f, record)
+  _replace_atomically(path, write)
+
+
 def best_index(mious):
   """Index of the highest mIoU (the latest one on ties); None if all NaN."""
   mious = np.asarray(mious, dtype=np.float64).reshape(-1)
@@ -45,15 +77,15 @@ def write_val_results(val_dir, checkpoint_paths, mious):
   os.makedirs(val_dir, exist_ok=True)
   mious = np.asarray(mious, dtype=np.float64).reshape(-1)
   paths = np.array([str(p) for p in checkpoint_paths], dtype=object)
-  scipy.io.savemat(os.path.join(val_dir, VAL_RESULT_MAT),
-                   {'miou': mious, 'ck_path': paths})
+  _write_mat(os.path.join(val_dir, VAL_RESULT_MAT),
+             {'miou': mious, 'ck_path': paths})
   best = best_index(mious)
-  with open(os.path.join(val_dir, VAL_RESULT_TXT), 'w') as f:
-    for path, miou in zip(checkpoint_paths, mious):
-      f.write('%s mIoU: %.2f%%\n' % (path, 100.0 * miou))
-    if best is not None:
-      f.write('best: %s mIoU: %.2f%%\n' % (checkpoint_paths[best],
-                                           100.0 * mious[best]))
+  lines = ['%s mIoU: %.2f%%\n' % (path, 100.0 * miou)
+           for path, miou in zip(checkpoint_paths, mious)]
+  if best is not None:
+    lines.append('best: %s mIoU: %.2f%%\n' % (checkpoint_paths[best],
+                                              100.0 * mious[best]))
+  _write_text(os.path.join(val_dir, VAL_RESULT_TXT), ''.join(lines))
 
 
 def read_val_results(val_dir):
@@ -63,9 +95,15 @@ def read_val_results(val_dir):
     raise CheckpointError('no validation results at %s: run validate.py '
                           'first or pass --checkpoint_path / '
                           '--checkpoint_name' % path)
-  data = scipy.io.loadmat(path)
-  mious = np.asarray(data['miou'], dtype=np.float64).reshape(-1)
-  paths = _as_str_list(data['ck_path'])
+  try:
+    data = scipy.io.loadmat(path)
+    mious = np.asarray(data['miou'], dtype=np.float64).reshape(-1)
+    paths = _as_str_list(data['ck_path'])
+  except Exception as err:  # noqa: BLE001 - scipy raises many kinds
+    raise ResultFileError(
+        '%s cannot be read (%s): restore it or move it away (validate.py '
+        'writes a new one)' % (path, str(err).splitlines()[0] if str(err)
+                               else type(err).__name__)) from err
   return paths, mious
 
 
@@ -78,9 +116,14 @@ def best_val_checkpoint(val_dir):
   return paths[best_index(mious)]
 
 
-def best_existing_val_checkpoint(val_dir):
+def best_existing_val_checkpoint(val_dir, train_dir=None):
   """The best checkpoint recorded in ``val_result.mat`` whose files still
   exist (the trainer's ``max_to_keep`` may have deleted better ones).
+
+  Args:
+    train_dir: where the checkpoints are: a recorded checkpoint is looked
+      up by its file name there (the run folder may have moved since it was
+      scored); None uses the recorded paths.
 
   Returns:
     ``(path, miou, gone)``; ``gone`` lists ``(path, miou)`` of the recorded
@@ -90,6 +133,8 @@ def best_existing_val_checkpoint(val_dir):
     CheckpointError: no results, or none of the scored checkpoints exists.
   """
   paths, mious = read_val_results(val_dir)
+  if train_dir is not None:
+    paths = [os.path.join(train_dir, os.path.basename(p)) for p in paths]
   order = sorted((i for i in range(len(paths)) if not np.isnan(mious[i])),
                  key=lambda i: (mious[i], i), reverse=True)
   gone = []
@@ -98,15 +143,18 @@ def best_existing_val_checkpoint(val_dir):
       return paths[i], float(mious[i]), gone
     gone.append((paths[i], float(mious[i])))
   raise CheckpointError(
-      'none of the %d checkpoints scored in %s exists any more; validate '
+      'none of the %d checkpoints scored in %s exists any more%s; validate '
       'the remaining ones or pass --checkpoint_path'
-      % (len(order), os.path.join(val_dir, VAL_RESULT_MAT)))
+      % (len(order), os.path.join(val_dir, VAL_RESULT_MAT),
+         ' in %s' % train_dir if train_dir else ''))
 
 
 def resolve_test_checkpoint(cfg, dirs):
-  """The checkpoint test.py evaluates: ``cfg.checkpoint_path``, else
-  ``cfg.checkpoint_name`` inside ``dirs.train``, else the best existing one
-  scored in ``dirs.val`` (a note names better-scored ones that are gone).
+  """The checkpoint test.py evaluates: ``cfg.checkpoint_path`` (a prefix,
+  one of its files or a folder: li_programs/checkpoint_paths), else
+  ``cfg.checkpoint_name`` inside ``dirs.train``, else the best existing
+  one scored in ``dirs.val`` (a note names better-scored ones that are
+  gone).
 
   Returns:
     ``(path, best_val)``; ``best_val`` is True for the last choice.
@@ -115,10 +163,10 @@ def resolve_test_checkpoint(cfg, dirs):
     CheckpointError: the chosen checkpoint does not exist.
   """
   if cfg.checkpoint_path:
-    path = cfg.checkpoint_path
-    if not checkpoint_exists(path):
-      raise CheckpointError('checkpoint_path %s not found (no %s.index)'
-                            % (path, path))
+    path, how = checkpoint_paths.resolve(cfg.checkpoint_path)
+    line = checkpoint_paths.describe(cfg.checkpoint_path, path, how)
+    if line:
+      print('note: %s' % line)
     return path, False
   if cfg.checkpoint_name:
     path = os.path.join(dirs.train, cfg.checkpoint_name)
@@ -126,7 +174,7 @@ def resolve_test_checkpoint(cfg, dirs):
       raise CheckpointError('checkpoint_name %s: no checkpoint %s'
                             % (cfg.checkpoint_name, path))
     return path, False
-  path, miou, gone = best_existing_val_checkpoint(dirs.val)
+  path, miou, gone = best_existing_val_checkpoint(dirs.val, dirs.train)
   if gone:
     print('note: %s scored higher on val (%.2f%%) but its files are gone; '
           'testing the best remaining one, %s (%.2f%%)'
@@ -153,9 +201,9 @@ def write_test_results(out_dir, hist, seg_metrics, image_mious=None,
     record['test_mious'] = np.asarray(image_mious, dtype=np.float64)
     record['test_image_names'] = np.array([str(n) for n in image_names],
                                           dtype=object)
-  scipy.io.savemat(os.path.join(out_dir, TEST_RESULT_MAT), record)
-  with open(os.path.join(out_dir, TEST_RESULT_TXT), 'w') as f:
-    f.write(format_test_line(seg_metrics) + '\n')
+  _write_mat(os.path.join(out_dir, TEST_RESULT_MAT), record)
+  _write_text(os.path.join(out_dir, TEST_RESULT_TXT),
+              format_test_line(seg_metrics) + '\n')
 
 
 def format_test_line(seg_metrics):

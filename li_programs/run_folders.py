@@ -25,6 +25,10 @@ import os
 
 BEST_VAL_SUFFIX = '(best_val)'
 
+
+class NotAFolderError(ValueError):
+  """A file stands where an output folder should be (one-line message)."""
+
 OutputDirs = collections.namedtuple('OutputDirs', ['root', 'train', 'val',
                                                    'test'])
 
@@ -74,3 +78,28 @@ def program_dirs(cfg):
       train=train_override or dirs.train,
       val=_option(cfg, 'val_logdir') or dirs.val,
       test=_option(cfg, 'test_logdir') or dirs.test)
+
+
+def _file_in_the_way(path):
+  """The nearest existing ancestor of ``path`` (itself included) when it
+  is not a folder, else None."""
+  path = os.path.abspath(path)
+  while not os.path.exists(path):
+    parent = os.path.dirname(path)
+    if parent == path:
+      return None
+    path = parent
+  return None if os.path.isdir(path) else path
+
+
+def check_folders(dirs, roles=('train', 'val', 'test')):
+  """Raises NotAFolderError when a file stands where a folder of ``dirs``
+  (OutputDirs; those named in ``roles``) or one above it would be."""
+  for role in roles:
+    folder = getattr(dirs, role)
+    blocker = _file_in_the_way(folder)
+    if blocker is not None:
+      raise NotAFolderError(
+          '%s is a file, not a folder, so the %s folder %s cannot be used: '
+          'point snapshot_root (or the option that moves the %s folder) at '
+          'a folder' % (blocker, role, folder, role))

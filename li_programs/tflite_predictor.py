@@ -9,6 +9,7 @@ import warnings
 
 import tensorflow.compat.v1 as tf
 
+from libs.core import quiet_tf
 from li_programs import inference_engine
 from li_programs import session_config
 from li_programs import train_checkpoints
@@ -79,13 +80,13 @@ class TflitePredictor(object):
     converter = tf.lite.TFLiteConverter.from_session(
         session, [self._images], [self._labels])
     try:
-      with warnings.catch_warnings():
+      with warnings.catch_warnings(), quiet_tf.quiet_conversion():
         warnings.simplefilter('ignore')
         flatbuffer = converter.convert()
         interpreter_class = inference_engine.interpreter_class()
         interpreter = interpreter_class(model_content=flatbuffer,
                                         num_threads=self._num_threads)
-      interpreter.allocate_tensors()
+        interpreter.allocate_tensors()
     except Exception as err:  # the converter raises several error types
       raise ConversionError('TensorFlow Lite could not convert the model: %s'
                             % _one_line(err)) from err

@@ -5,18 +5,15 @@ folder's ``checkpoint`` state file lists the kept ones.
 """
 import glob
 import os
-import re
-
-import tensorflow.compat.v1 as tf
 
 from li_programs import checkpoint_check
+from li_programs import checkpoint_state
 from li_programs import config_match
 
 
 def global_step_of(checkpoint_path):
   """Global step encoded in ``model.ckpt-<step>``; None if there is none."""
-  match = re.search(r'-(\d+)$', os.path.basename(checkpoint_path))
-  return int(match.group(1)) if match else None
+  return checkpoint_state.step_of(checkpoint_path)
 
 
 def checkpoint_exists(checkpoint_path):
@@ -36,58 +33,48 @@ def checkpoint_files(checkpoint_path):
 
 
 def list_checkpoints(train_dir):
-  """Checkpoint prefixes listed in ``train_dir/checkpoint``, oldest first.
+  """Checkpoint prefixes listed in ``train_dir/checkpoint``, oldest first,
+  each resolved by its file name inside ``train_dir`` (see
+  checkpoint_state).  Returns [] when the folder has no checkpoint state."""
+  return checkpoint_state.listed(train_dir)
 
-  Relative entries are resolved against ``train_dir``. Returns [] when the
-  folder has no checkpoint state.
-  """
-  if not os.path.isdir(train_dir):
-    return []
-  state = tf.train.get_checkpoint_state(train_dir)
-  if state is None:
-    return []
-  paths = list(state.all_model_checkpoint_paths)
-  if not paths and state.model_checkpoint_path:
-    paths = [state.model_checkpoint_path]
-  resolved = []
-  for path in paths:
-    if not os.path.isabs(path):
-      path = os.path.join(train_dir, path)
-    if path not in resolved:
-      resolved.append(path)
-  return resolved
+
+def all_checkpoints(train_dir):
+  """The listed checkpoints and the ``model.ckpt-<step>`` ones present in
+  ``train_dir`` (TensorFlow lists only the newest under ``max_to_keep``
+  0 or unset), oldest first."""
+  return checkpoint_state.scoreable(train_dir)
 
 
 def prune_checkpoints(train_dir, keep):
-  """Deletes the listed checkpoints of ``train_dir`` that are not in ``keep``.
+  """Deletes the checkpoints of ``train_dir`` (``all_checkpoints``) that
+  are not in ``keep``.
 
-  Only checkpoints named in the folder's ``checkpoint`` state are touched;
-  any other file is left alone. The state is rewritten to list the kept
-  checkpoints, the newest of them as the latest.
+  Only checkpoint files inside ``train_dir`` are touched; any other file is
+  left alone.  The state is rewritten to list the kept checkpoints by file
+  name, the newest of them as the latest.
 
   Returns:
     The list of deleted files.
   """
-  listed = list_checkpoints(train_dir)
   keep = [os.path.abspath(k) for k in keep]
   deleted = []
   remaining = []
-  for path in listed:
+  for path in all_checkpoints(train_dir):
     if os.path.abspath(path) in keep:
-      remaining.append(path)
+      if checkpoint_exists(path):
+        remaining.append(path)
       continue
     for name in checkpoint_files(path):
       os.remove(name)
       deleted.append(name)
   if remaining:
-    remaining.sort(key=lambda p: (global_step_of(p) or -1))
-    tf.train.update_checkpoint_state(
-        train_dir, remaining[-1], all_model_checkpoint_paths=remaining)
+    checkpoint_state.write(train_dir, remaining)
   return deleted
 
 
 def restore_checkpoint(sess, saver, checkpoint_path, variables=None,
-                       config_file=None):
+                       config_file=None, strict=False):
   """Restores a checkpoint, with a one-line error when it is unusable.
 
   Args:
@@ -95,6 +82,8 @@ def restore_checkpoint(sess, saver, checkpoint_path, variables=None,
       variables); compared with the checkpoint's before restoring.
     config_file: the config the model was built from; when the checkpoint
       does not fit it, the error names the shipped config that would.
+    strict: also refuse a checkpoint holding model variables the model
+      lacks (resuming: another architecture in the same folder).
 
   Raises:
     li_programs.checkpoint_check.CheckpointError or one of its subclasses
@@ -103,4 +92,5 @@ def restore_checkpoint(sess, saver, checkpoint_path, variables=None,
   if variables is None:
     variables = sess.graph.get_collection('variables')
   checkpoint_check.restore(sess, saver, checkpoint_path, variables,
-                           config_file, suggest=config_match.suggestion)
+                           config_file, suggest=config_match.suggestion,
+                           strict=strict)

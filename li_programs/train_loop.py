@@ -2,7 +2,9 @@
 
 ``train_loop`` runs the steps of a ``training_graph.TrainOps`` in one process,
 saving checkpoints and summaries on step and/or time triggers and stopping
-cleanly on SIGINT/SIGTERM or a NaN/inf loss.
+cleanly on SIGINT/SIGTERM, a NaN/inf loss or one that blew up
+(li_programs/loss_guard).  ``initialize`` resumes from the train folder's
+newest checkpoint, read relative to the folder (li_programs/checkpoint_state).
 """
 import os
 import signal
@@ -13,9 +15,11 @@ import tensorflow.compat.v1 as tf
 
 from libs.core import progress
 from li_programs import checkpoint_check
+from li_programs import checkpoint_state
+from li_programs import loss_guard
 from li_programs import train_checkpoints
 from li_programs import session_config
-from li_programs import train_utils
+from li_programs import write_errors
 
 
 class TrainingInterrupted(Exception):
@@ -39,6 +43,10 @@ def initialize(sess, ops, train_dir, config_file=None,
                initial_checkpoint=None):
   """Resumes from train_dir's newest checkpoint or initialises anew.
 
+  The checkpoint state is read relative to ``train_dir`` (a moved or
+  copied run folder resumes where it is; li_programs/checkpoint_state),
+  and the checkpoint must hold exactly the model's variables.
+
   Args:
     config_file: named when the newest checkpoint does not fit the model.
     initial_checkpoint: the checkpoint ``ops.init_fn`` restores from
@@ -46,14 +54,22 @@ def initialize(sess, ops, train_dir, config_file=None,
   """
   sess.run([tf.global_variables_initializer(),
             tf.local_variables_initializer()])
-  latest = tf.train.latest_checkpoint(train_dir)
+  latest = checkpoint_state.latest(train_dir)
   if latest:
-    train_checkpoints.restore_checkpoint(sess, ops.saver, latest,
-                                  tf.global_variables(), config_file)
+    try:
+      train_checkpoints.restore_checkpoint(
+          sess, ops.saver, latest, tf.global_variables(), config_file,
+          strict=True)
+    except checkpoint_check.CheckpointMismatch as err:
+      raise checkpoint_check.CheckpointMismatch(
+          '%s; resume with the options it was trained with, or train into '
+          'another folder (snapshot_root or train_logdir)' % err) from err
+    checkpoint_state.repair(train_dir)
     # Keep the earlier checkpoints in the state file (and under max_to_keep)
     # instead of starting a fresh list.
     ops.saver.recover_last_checkpoints(
-        train_checkpoints.list_checkpoints(train_dir))
+        [p for p in train_checkpoints.list_checkpoints(train_dir)
+         if train_checkpoints.checkpoint_exists(p)])
     print('Resuming from %s' % latest)
   elif ops.init_fn is not None:
     try:
@@ -107,11 +123,28 @@ class _Every(object):
     self._last = self._clock()
 
 
-def _save_unless_saved(sess, saver, prefix, step):
-  if step > 0 and not train_checkpoints.checkpoint_exists(
-      '%s-%d' % (prefix, step)):
-    saver.save(sess, prefix, global_step=step)
-    print('Checkpoint of step %d saved before stopping' % step)
+class _Saver(object):
+  """Saves ``model.ckpt-<step>`` with one-line errors for a full or
+  unwritable disk (li_programs/write_errors) that name the last complete
+  checkpoint."""
+
+  def __init__(self, sess, saver, train_dir):
+    self._sess = sess
+    self._saver = saver
+    self._train_dir = train_dir
+    self.prefix = os.path.join(train_dir, checkpoint_state.CHECKPOINT_BASENAME)
+
+  def exists(self, step):
+    return train_checkpoints.checkpoint_exists('%s-%d' % (self.prefix, step))
+
+  def save(self, step):
+    write_errors.save_checkpoint(self._saver, self._sess, self.prefix, step,
+                                 checkpoint_state.latest(self._train_dir))
+
+  def save_unless_saved(self, step):
+    if step > 0 and not self.exists(step):
+      self.save(step)
+      print('Checkpoint of step %d saved before stopping' % step)
 
 
 def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
@@ -123,7 +156,9 @@ def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
   As the original's checkpoint saver, ``model.ckpt-<start step>`` is
   written first (when missing), then every ``save_checkpoint_steps`` steps
   and/or ``save_interval_secs`` seconds, and at the last step. Summaries
-  follow ``save_summaries_steps`` and/or ``save_summaries_secs``.
+  follow ``save_summaries_steps`` and/or ``save_summaries_secs`` and are
+  also written at the last step, as is the loss line (so even a short run
+  leaves its scalars).
 
   Args:
     stop: optional object whose ``signum`` becomes non-None to ask for a
@@ -135,20 +170,25 @@ def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
 
   Raises:
     TrainingInterrupted: after saving, when ``stop.signum`` was set.
-    train_utils.TrainingDivergedError: on a NaN/inf loss.
+    train_utils.TrainingDivergedError: on a NaN/inf loss, or one grown past
+      ``loss_guard.BLOW_UP_FACTOR`` times the first (nothing is saved then:
+      the last checkpoint is the last good one).
+    write_errors.WriteError: a checkpoint could not be written.
   """
-  prefix = os.path.join(train_dir, 'model.ckpt')
+  saver = _Saver(sess, ops.saver, train_dir)
   step = int(sess.run(ops.global_step))
-  if not train_checkpoints.checkpoint_exists('%s-%d' % (prefix, step)):
-    ops.saver.save(sess, prefix, global_step=step)
+  if not saver.exists(step):
+    saver.save(step)
   checkpoint_due = _Every(save_checkpoint_steps, save_interval_secs, clock)
   summaries = _Every(save_summaries_steps, save_summaries_secs, clock)
   log = progress.TrainingProgress(num_steps, step)
+  guard = loss_guard.LossGuard()
   while step < num_steps:
     if stop is not None and stop.signum is not None:
-      ops.saver.save(sess, prefix, global_step=step)
+      saver.save(step)
       raise TrainingInterrupted(stop.signum)
-    want_summary = writer is not None and summaries.due(step + 1)
+    want_summary = writer is not None and (summaries.due(step + 1) or
+                                           step + 1 >= num_steps)
     fetches = [ops.train_op, ops.global_step]
     if want_summary:
       fetches.append(ops.summary_op)
@@ -157,10 +197,10 @@ def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
     except tf.errors.OpError:
       # Keep the steps trained so far: an input error stops the run but
       # leaves the variables as they were after the last step.
-      _save_unless_saved(sess, ops.saver, prefix, step)
+      saver.save_unless_saved(step)
       raise
     loss, step = float(results[0]), int(results[1])
-    train_utils.check_finite_loss(loss, step)
+    guard.check(loss, step)
     if want_summary:
       writer.add_summary(results[2], step)
       summaries.done()
@@ -168,8 +208,10 @@ def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
       print(log.line(step, loss))
       sys.stdout.flush()
     if checkpoint_due.due(step):
-      ops.saver.save(sess, prefix, global_step=step)
+      saver.save(step)
       checkpoint_due.done()
-  if not train_checkpoints.checkpoint_exists('%s-%d' % (prefix, step)):
-    ops.saver.save(sess, prefix, global_step=step)
+  if not saver.exists(step):
+    saver.save(step)
+  if writer is not None:
+    writer.flush()
   return step

@@ -6,20 +6,19 @@ options onto them.
 
 import contextlib
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 
 from libs.core import op_graphs
 from libs.core import tf_compat
 from li_utils.conv_ops import LI_SCOPE
 from li_utils.conv_ops import LI_WEIGHTS_NAME
+from li_programs import checkpoint_state
+# Re-exported: the training loops and their callers use them from here.
+from li_programs.loss_guard import (  # noqa: F401
+    TrainingDivergedError, check_finite_loss)
 
 OPTIMIZERS = ('sgd', 'adam')
 LEARNING_POLICIES = ('poly', 'step')
-
-
-class TrainingDivergedError(RuntimeError):
-  """The loss became NaN or infinite."""
 
 
 # --------------------------------------------------------------------------
@@ -359,7 +358,7 @@ def model_init_fn(train_logdir, tf_initial_checkpoint, initialize_last_layer,
   """
   if not tf_initial_checkpoint:
     return None
-  if train_logdir and tf.train.latest_checkpoint(train_logdir):
+  if train_logdir and checkpoint_state.latest(train_logdir):
     return None
   if variables is None:
     variables = tf.global_variables()
@@ -393,10 +392,3 @@ def mean_li_weight(variables=None):
     return None
   flat = tf.concat([tf.reshape(v, [-1]) for v in li_vars], axis=0)
   return tf.reduce_mean(flat)
-
-
-def check_finite_loss(loss_value, step):
-  """Raises TrainingDivergedError naming the step if the loss is NaN/inf."""
-  if not np.isfinite(loss_value):
-    raise TrainingDivergedError('loss is %s at step %d; training stopped'
-                                % (loss_value, step))

@@ -157,7 +157,9 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
     init_fn = train_utils.model_init_fn(
         train_dir, cfg.tf_initial_checkpoint, cfg.initialize_last_layer,
         last_layers)
-  saver = tf.train.Saver(max_to_keep=cfg.max_to_keep)
+  # File names, not paths, in the state: the run folder may move.
+  saver = tf.train.Saver(max_to_keep=cfg.max_to_keep,
+                         save_relative_paths=True)
   return TrainOps(train_op, total_loss, global_step, lr, summary_op, init_fn,
                   saver, sync_optimizer)
 

@@ -7,12 +7,17 @@ delete checkpoints: TensorFlow's Saver rewrites the folder's ``checkpoint``
 state from its own in-memory list at every save, so deleting a checkpoint
 the running trainer still lists makes the state name files that are gone.
 A marker left by a killed process is recognised (no such process on this
-host, or another process under its pid) and ignored.
+host, or another process under its pid) and ignored.  Taking the marker is
+atomic: the check and the write happen under an ``flock`` of
+``.training_in_progress.lock`` (trainers on one host) and the marker is
+created with ``O_EXCL`` (trainers on several hosts sharing the folder), so
+of trainers started at the same instant exactly one trains.
 
 The same start also removes the temp files an interrupted checkpoint save
 leaves behind (``*.tempstate*`` of the tensor bundle, ``*.tmp<hex>`` of an
 atomic write), since no one else writes into the folder then.
 """
+import fcntl
 import glob
 import json
 import os
@@ -21,12 +26,60 @@ import socket
 import time
 
 MARKER = 'training_in_progress'
+LOCK_FILE = '.training_in_progress.lock'
 
 _ATOMIC_TMP = re.compile(r'\.tmp[0-9a-f]{32}$')
 
 
 class TrainingAlreadyRunning(ValueError):
   """Another live train.py holds the folder (one-line message)."""
+
+
+class _FolderLock(object):
+  """An exclusive ``flock`` on ``path`` while inside (created if needed;
+  never deleted, so every process locks the same file)."""
+
+  def __init__(self, path):
+    self.path = path
+    self._fd = None
+
+  def __enter__(self):
+    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(self._fd, fcntl.LOCK_EX)
+    return self
+
+  def __exit__(self, *unused_exc):
+    fcntl.flock(self._fd, fcntl.LOCK_UN)
+    os.close(self._fd)
+    return False
+
+
+def _create_exclusively(path, marker):
+  """Writes ``marker`` to ``path`` unless the file exists; returns whether
+  it did."""
+  try:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+  except FileExistsError:
+    return False
+  with os.fdopen(fd, 'w') as f:
+    json.dump(marker, f)
+  return True
+
+
+def _just_written(path, seconds=60):
+  """True for a file changed in the last ``seconds`` (an unreadable
+  marker older than that was left by a crash)."""
+  try:
+    return time.time() - os.path.getmtime(path) < seconds
+  except OSError:
+    return False
+
+
+def _remove_stale(path):
+  try:
+    os.remove(path)
+  except FileNotFoundError:
+    pass
 
 
 def _process_start_time(pid):
@@ -132,19 +185,26 @@ class TrainingMarker(object):
 
   def __enter__(self):
     os.makedirs(self.train_dir, exist_ok=True)
-    other = running_trainer(self.train_dir)
-    if other is not None and other.get('pid') != os.getpid():
-      raise TrainingAlreadyRunning(
-          'another train.py (%s) is training into %s; wait for it to finish '
-          'or stop it (if it is gone, delete %s)'
-          % (describe(other), self.train_dir, self.path))
     marker = {'pid': os.getpid(), 'host': socket.gethostname(),
               'started': time.time(),
               'process_start': _process_start_time(os.getpid())}
-    tmp = '%s.%d.writing' % (self.path, os.getpid())
-    with open(tmp, 'w') as f:
-      json.dump(marker, f)
-    os.replace(tmp, self.path)
+    # Checking for a live marker and writing ours is one step for every
+    # trainer on this host (the lock); O_EXCL makes taking a free marker
+    # atomic on shared folders too.
+    with _FolderLock(os.path.join(self.train_dir, LOCK_FILE)):
+      while not _create_exclusively(self.path, marker):
+        other = read_marker(self.train_dir)
+        if other is None and _just_written(self.path):
+          other = {}  # being written right now by another host's trainer
+        if other is not None and other.get('pid') == os.getpid():
+          break
+        if other is not None and (other == {} or is_live(other)):
+          raise TrainingAlreadyRunning(
+              'another train.py (%s) is training into %s; wait for it to '
+              'finish or stop it (if it is gone, delete %s)'
+              % (describe(other) if other else 'just starting',
+                 self.train_dir, self.path))
+        _remove_stale(self.path)
     count, size = remove_orphaned_temp_files(self.train_dir)
     if count:
       self._log('Removed %d temp file(s) (%.1f MB) left in %s by an '

@@ -23,7 +23,8 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
 
 import numpy as np  # noqa: E402
 import scipy.io  # noqa: E402
-import tensorflow.compat.v1 as tf  # noqa: E402
+from libs.core import quiet_tf  # noqa: E402  (filters TF's start-up noise)
+tf = quiet_tf.import_tensorflow()
 
 from libs.core import tf_compat  # noqa: E402
 from li_programs import boundary_metrics  # noqa: E402

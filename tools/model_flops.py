@@ -17,7 +17,8 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
       __file__))))
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-import tensorflow.compat.v1 as tf  # noqa: E402
+from libs.core import quiet_tf  # noqa: E402  (filters TF's start-up noise)
+tf = quiet_tf.import_tensorflow()
 
 if __name__ == '__main__':  # quiet deprecation notices of the imports below
   tf.logging.set_verbosity(tf.logging.ERROR)

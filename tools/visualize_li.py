@@ -3,6 +3,10 @@
     python tools/visualize_li.py --checkpoint_path SNAPSHOT/train/model.ckpt-1000 \
         [--config_file config/ADE20K/liMnv2_liAspp.ini] [--output_dir DIR]
 
+``--checkpoint_path`` takes the checkpoint's prefix, one of its files
+(``.index``, ``.data-*``) or its folder (the latest checkpoint there), as
+test.py does, and says which checkpoint it used.
+
 Writes ``li_kernels.png``, ``li_weight_distributions.png`` and
 ``li_weights.txt`` to ``--output_dir`` (default: ``li_visualization`` beside
 the checkpoint) and prints the table.  ``--config_file`` supplies the zone and
@@ -14,6 +18,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from libs.core import quiet_tf  # noqa: E402  (filters TF's start-up noise)
+quiet_tf.import_tensorflow()
+from li_programs import checkpoint_check  # noqa: E402
+from li_programs import checkpoint_paths  # noqa: E402
 from li_programs import config as li_config  # noqa: E402
 from li_programs import li_visualization  # noqa: E402
 
@@ -21,7 +29,8 @@ from li_programs import li_visualization  # noqa: E402
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('--checkpoint_path', required=True,
-                      help='checkpoint prefix, or a folder with a checkpoint')
+                      help='checkpoint prefix, one of its files (.index, '
+                      '.data-*) or its folder (its latest checkpoint)')
   parser.add_argument('--config_file', default=None,
                       help='INI the model was trained with (zones, sigmas)')
   parser.add_argument('--output_dir', default=None)
@@ -37,7 +46,14 @@ def main(argv=None):
         'li_zones_dpn', 'li_decay_stds_dpn', 'li_zones_backbone',
         'li_decay_stds_backbone')}
   try:
-    layers = li_visualization.read_li_layers(args.checkpoint_path, settings)
+    checkpoint, how = checkpoint_paths.resolve(args.checkpoint_path)
+  except checkpoint_check.CheckpointError as e:
+    parser.exit(2, 'visualize_li.py: error: cannot read checkpoint: %s\n' % e)
+  line = checkpoint_paths.describe(args.checkpoint_path, checkpoint, how)
+  if line:
+    print('note: %s' % line)
+  try:
+    layers = li_visualization.read_li_layers(checkpoint, settings)
   except ValueError as e:
     parser.exit(2, 'visualize_li.py: error: %s\n' % e)
 

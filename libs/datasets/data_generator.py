@@ -19,12 +19,13 @@ crop size themselves (or use batch 1).
 import collections
 import glob
 import os
-import struct
 
 import tensorflow.compat.v1 as tf
 
 from libs.datasets import input_preprocess
 from libs.datasets import record_checks
+from libs.datasets import shard_sets
+from libs.datasets import tfrecord_framing
 # DeepLab's TFRecord feature keys, re-exported for the readers' users.
 from libs.datasets.tfrecord_format import (  # pylint: disable=unused-import
     FEATURE_CHANNELS, FEATURE_FILENAME, FEATURE_FORMAT, FEATURE_HEIGHT,
@@ -95,7 +96,12 @@ def split_file_pattern(dataset_dir, split_name):
 
 
 def get_split_files(dataset_dir, split_name):
-  """Sorted TFRecord files of a split; DatasetError naming the glob if none."""
+  """Sorted TFRecord files of a split.
+
+  Raises:
+    DatasetError: naming the glob when nothing matches, or the files when
+      they are no complete shard set (see shard_sets).
+  """
   pattern = split_file_pattern(dataset_dir, split_name)
   if not dataset_dir or not os.path.isdir(dataset_dir):
     raise DatasetError('dataset directory %r does not exist (searched %s)'
@@ -104,36 +110,31 @@ def get_split_files(dataset_dir, split_name):
   if not files:
     raise DatasetError('no TFRecord files for split %r: nothing matches %s'
                        % (split_name, pattern))
+  problem = shard_sets.shard_set_problem(
+      files, split_name, dataset_dir,
+      'rebuild the split (see the README, Datasets) or remove the stray '
+      'files')
+  if problem:
+    raise DatasetError(problem)
   return files
 
 
 def count_records(files):
   """Number of records in the TFRecord ``files``.
 
-  Read off the record framing (8-byte little-endian length, 4-byte CRC, the
-  data, 4-byte CRC) without reading the data, the same on every TensorFlow
+  Read off the record framing (see tfrecord_framing), checking each
+  record's length before trusting it, the same on every TensorFlow
   version.
 
   Raises:
-    DatasetError: a file ends inside a record (the message names it).
+    DatasetError: a file is damaged or ends inside a record (the message
+      names it and the record).
   """
   total = 0
   for path in files:
-    size = os.path.getsize(path)
-    count = 0
-    with open(path, 'rb') as f:
-      while f.tell() < size:
-        header = f.read(8)
-        if len(header) < 8:
-          raise DatasetError(record_checks.damaged_file_message(
-              (path, count, 'a record header is cut off at byte %d' % size)))
-        length, = struct.unpack('<Q', header)
-        f.seek(4 + length + 4, os.SEEK_CUR)
-        if f.tell() > size:
-          raise DatasetError(record_checks.damaged_file_message(
-              (path, count, 'record %d ends past byte %d' % (count + 1,
-                                                             size))))
-        count += 1
+    count, damage = tfrecord_framing.count_file_records(path)
+    if damage is not None:
+      raise DatasetError(record_checks.damaged_file_message(damage))
     total += count
   return total
 

@@ -44,11 +44,12 @@ def test_names_and_layout(tmp_path):
     run_folders.output_dirs('', 'x')
 
 
-def test_prune_deletes_only_listed_checkpoints(tmp_path):
+def test_prune_deletes_only_checkpoints_of_the_run(tmp_path):
   train_dir = str(tmp_path)
   paths = _save_checkpoints(train_dir, [1, 2, 3, 10])
-  stray = tmp_path / 'model.ckpt-99.index'
-  stray.write_text('not listed')
+  # Another program's checkpoint and other files are never touched.
+  stray = tmp_path / 'other.ckpt-99.index'
+  stray.write_text('not the trainer\'s')
   other = tmp_path / 'notes.txt'
   other.write_text('keep me')
   assert train_checkpoints.list_checkpoints(train_dir) == paths

@@ -6,7 +6,9 @@ The checkpoint is ``checkpoint_path`` if given, else ``checkpoint_name``
 inside ``<snapshot_root>/<config_name>/train``, else the best of the
 checkpoints scored by validate.py that still exist (written to
 ``<name>(best_val)``). Results go to
-``<snapshot_root>/<config_name>/test/<name>/eval_scale_<s1>_<s2>.../``.
+``<snapshot_root>/<config_name>/test/<name>/eval_scale_<s1>_<s2>.../``:
+``test_result.{mat,txt}``, ``metrics.json``, ``per_class_iou.csv``,
+``confusion_matrix.png`` and ``run.json``.
 
 With ``calculate_model_flops_and_params`` the eval graph is frozen at batch
 1 and its float operations and trainable parameters are reported instead.
@@ -19,22 +21,24 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from libs.core import tf_compat
-from libs.datasets import data_generator
 from li_models import model_config
 from li_models import model_stats
 from li_programs import checkpoint_check
 from li_programs import cli
+from li_programs import dataset_info
 from li_programs import evaluation
 from li_programs import metrics
 from li_programs import original_notes
 from li_programs import plot_fn
 from li_programs import result_files
+from li_programs import result_tables
+from li_programs import run_record
 from li_programs import run_folders
 from li_programs import session_config
 
 
 def report_flops_and_params(cfg, dirs, eval_scales):
-  num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
+  num_classes = dataset_info.descriptor_of(cfg).num_classes
   crop = list(cfg.eval_crop_size)
   options = model_config.model_options_from_config(cfg, num_classes, crop)
   float_ops, params = model_stats.count_flops_and_params(options, crop)
@@ -82,9 +86,11 @@ def main(argv):
   if cfg.calculate_model_flops_and_params:
     return report_flops_and_params(cfg, dirs, eval_scales)
 
+  class_names = dataset_info.class_names_of(cfg)
   checkpoint, best_val = result_files.resolve_test_checkpoint(cfg, dirs)
   out_dir = cfg.test_resdir or run_folders.test_output_dir(
       dirs.test, checkpoint, eval_scales, best_val)
+  run_record.start('test.py', out_dir, cfg, argv)
   graph = tf.Graph()
   with graph.as_default():
     eval_graph = evaluation.build_eval_graph(
@@ -107,6 +113,14 @@ def main(argv):
                                   names)
   else:
     result_files.write_test_results(out_dir, hist, seg_metrics)
+  result_tables.write_test_report(
+      out_dir, hist, seg_metrics, class_names, eval_graph.ignore_label,
+      title='%s on %s: mIoU %.2f%%' % (os.path.basename(checkpoint),
+                                       cfg.test_split, 100 * seg_metrics.miou),
+      program='test.py', checkpoint=checkpoint,
+      engine=evaluation.engine_of(eval_graph), dataset=cfg.dataset,
+      split=cfg.test_split, num_images=eval_graph.num_samples,
+      eval_scales=eval_scales, add_flipped_images=cfg.add_flipped_images)
   print('%s: %s (%s)' % (checkpoint,
                          result_files.format_test_line(seg_metrics), out_dir))
   return 0

@@ -4,9 +4,11 @@
 
 Evaluates each checkpoint listed in ``<snapshot_root>/<config_name>/train/
 checkpoint`` on ``val_split`` and records its mIoU in ``val/`` (event file,
-``val_result.mat``, ``val_result.txt``), rewriting the records after every
-checkpoint so that nothing scored is lost if a later one fails.  Records of
-checkpoints scored by earlier runs stay in the files.
+``val_result.mat``, ``val_result.txt``; every metric and the per-class IoU
+in ``metrics.json`` and ``per_class_iou.csv``; the run in ``run.json``),
+rewriting the records after every checkpoint so that nothing scored is lost
+if a later one fails.  Records of checkpoints scored by earlier runs stay in
+the files.
 
 Then, unless ``keep_all_checkpoints`` is set, it deletes the files of every
 listed, scored checkpoint except the best and the newest one -- but only
@@ -31,7 +33,10 @@ from li_programs import checkpoint_check
 from li_programs import train_checkpoints
 from li_programs import cli
 from li_programs import evaluation
+from li_programs import dataset_info
 from li_programs import result_files
+from li_programs import result_tables
+from li_programs import run_record
 from li_programs import metrics
 from li_programs import original_notes
 from li_programs import run_folders
@@ -63,13 +68,16 @@ class ScoreRecorder(object):
   """Adds each score to ``val_result.mat`` / ``.txt`` (merged with the
   records of earlier runs) and to the event file as soon as it is known."""
 
-  def __init__(self, val_dir, writer, summary_fn):
+  def __init__(self, val_dir, writer, summary_fn, tables=None):
     self.val_dir = val_dir
     self.paths, self.mious = [], []
     self._writer = writer
     self._summary_fn = summary_fn
+    self._tables = tables  # result_tables.ValTables
 
-  def add(self, path, miou):
+  def add(self, path, miou, hist=None, seg_metrics=None, engine=None):
+    if self._tables is not None and hist is not None:
+      self._tables.add(path, hist, seg_metrics, engine=engine)
     self.paths.append(path)
     self.mious.append(miou)
     all_paths, all_mious = _merge_previous(self.val_dir, self.paths,
@@ -139,8 +147,10 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):
           continue
         hist, _, _ = evaluation.run_evaluation(
             sess, eval_graph, desc=os.path.basename(path))
-        miou = metrics.metrics_from_hist(hist, scored).miou
-        recorder.add(path, miou)
+        seg_metrics = metrics.metrics_from_hist(hist, scored)
+        miou = seg_metrics.miou
+        recorder.add(path, miou, hist, seg_metrics,
+                     evaluation.engine_of(eval_graph))
         print('%s mIoU: %.2f%%' % (path, 100.0 * miou))
         sys.stdout.flush()
     writer.close()
@@ -185,6 +195,8 @@ def main(argv):
   cfg = cli.load_program_config('val', argv)
   original_notes.print_notes('validate.py', cfg)
   dirs = run_folders.program_dirs(cfg)
+  names = dataset_info.class_names_of(cfg)
+  run_record.start('validate.py', dirs.val, cfg, argv)
   state_file = os.path.join(dirs.train, 'checkpoint')
   listed = train_checkpoints.list_checkpoints(dirs.train)
   trainer = training_marker.running_trainer(dirs.train)
@@ -209,9 +221,16 @@ def main(argv):
                                                             state_file))
 
   os.makedirs(dirs.val, exist_ok=True)
+  descriptor = dataset_info.descriptor_of(cfg)
+  tables = result_tables.ValTables(
+      dirs.val, dataset_info.scored_classes(names, descriptor.ignore_label),
+      program='validate.py', dataset=cfg.dataset, split=cfg.val_split,
+      eval_scales=evaluation.eval_scales_of(cfg),
+      add_flipped_images=cfg.add_flipped_images,
+      inference_engine=cfg.inference_engine)
   recorder, damaged = _evaluate_all(
       cfg, dirs, usable,
-      lambda writer, fn: ScoreRecorder(dirs.val, writer, fn))
+      lambda writer, fn: ScoreRecorder(dirs.val, writer, fn, tables))
   if recorder.paths:
     index = result_files.best_index(recorder.mious)
     if index is not None:

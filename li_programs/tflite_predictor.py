@@ -91,6 +91,12 @@ class TflitePredictor(object):
                             % _one_line(err)) from err
     return interpreter
 
+  @property
+  def engine(self):
+    """What runs the model now: 'tflite', or 'session' after a fallback."""
+    return (inference_engine.SESSION if self._session is not None
+            else inference_engine.TFLITE)
+
   def predict(self, images):
     """Int labels ``[1, H, W]`` of one batch of images (numpy)."""
     if self._session is not None:

@@ -49,7 +49,7 @@ def help_text():
       extra_flags=_EXTRA_HELP)
 
 
-def _take_flags(argv, names):
+def take_flags(argv, names):
   """Takes ``--name value`` / ``--name=value`` of ``names`` out of argv."""
   found, rest = {}, []
   i = 0
@@ -76,7 +76,7 @@ def parse_args(argv):
   if any(arg in ('-h', '--help') for arg in argv):
     raise cli.HelpRequested(help_text())
   config_file, rest = cli.split_config_file(argv)
-  own, rest = _take_flags(rest, _OWN_FLAGS)
+  own, rest = take_flags(rest, _OWN_FLAGS)
   if not config_file:
     raise cli.UsageError('--config_file is required (the config the '
                          'checkpoint was trained with; --help lists every '

@@ -2,7 +2,8 @@
 
 Rows are the true classes, columns the predicted ones, each row divided by
 its pixel count, so a cell is the share of that class's pixels predicted as
-the column's class (the diagonal is the class accuracy).  Classes are named
+the column's class (the diagonal is the class accuracy), on a square-root
+colour scale so that confusions of a few per cent stay visible.  Classes are named
 on both axes; with up to 30 classes every cell also prints its percentage.
 The figure grows with the number of classes (a 151-class ADE20K matrix is
 about 2300 pixels square) so that every name stays legible.
@@ -39,6 +40,7 @@ def save_confusion_png(path, hist, row_names, column_names, title=None):
   import matplotlib  # lazily: slow, and Agg must be chosen before pyplot
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
+  from matplotlib import colors
 
   matrix = row_normalised(hist, len(row_names))
   num_rows, num_cols = matrix.shape
@@ -50,11 +52,17 @@ def save_confusion_png(path, hist, row_names, column_names, title=None):
   font = 6 if size > 60 else (8 if size > _ANNOTATE_UP_TO else 9)
   side = max(4.0, cell * size + 2.5)
   fig, axis = plt.subplots(figsize=(side + 1.2, side))
-  image = axis.imshow(matrix, cmap='Blues', vmin=0.0, vmax=1.0,
-                      interpolation='nearest', aspect='auto')
+  # A square-root colour scale, so that confusions of a few per cent show.
+  image = axis.imshow(matrix, cmap='Blues', interpolation='nearest',
+                      norm=colors.PowerNorm(gamma=0.5, vmin=0.0, vmax=1.0),
+                      aspect='auto')
   axis.set_xticks(np.arange(num_cols))
   axis.set_yticks(np.arange(num_rows))
-  axis.set_xticklabels(column_names, rotation=90, fontsize=font)
+  if size > _ANNOTATE_UP_TO:
+    axis.set_xticklabels(column_names, rotation=90, fontsize=font)
+  else:
+    axis.set_xticklabels(column_names, rotation=45, ha='right',
+                         fontsize=font)
   axis.set_yticklabels(row_names, fontsize=font)
   axis.set_xlabel('predicted class')
   axis.set_ylabel('true class')
@@ -65,9 +73,10 @@ def save_confusion_png(path, hist, row_names, column_names, title=None):
         if value >= 0.005:
           axis.text(col, row, '%.0f' % (100 * value), ha='center',
                     va='center', fontsize=font - 1,
-                    color='white' if value > 0.5 else 'black')
+                    color='white' if value > 0.4 else 'black')
   colorbar = fig.colorbar(image, ax=axis, fraction=0.04, pad=0.02)
-  colorbar.set_label('share of the true class\'s pixels')
+  colorbar.set_label('share of the true class\'s pixels' + (
+      ' (numbers in %)' if size <= _ANNOTATE_UP_TO else ''))
   if title:
     axis.set_title(title)
   folder = os.path.dirname(path)

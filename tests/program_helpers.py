@@ -147,13 +147,13 @@ def save_model_checkpoint(config_file, prefix, flags=(), global_step=None,
   random weights at ``prefix`` (``prefix-<global_step>`` when given) without
   training; returns the checkpoint path."""
   import tensorflow.compat.v1 as tf
-  from libs.datasets import data_generator
   from li_models import model
   from li_programs import config as config_lib
+  from li_programs import dataset_info
   from li_models import model_config
 
   cfg = config_lib.load_config(config_file, 'test', list(flags), notify=None)
-  num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
+  num_classes = dataset_info.descriptor_of(cfg).num_classes
   crop = list(cfg.eval_crop_size)
   options = model_config.model_options_from_config(cfg, num_classes, crop)
   os.makedirs(os.path.dirname(prefix), exist_ok=True)

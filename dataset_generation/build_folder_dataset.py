@@ -123,22 +123,31 @@ def listed_splits(list_dir, images):
   return splits
 
 
-def label_values(label_path):
-  """The sorted label values of one label file."""
-  _, image = build_data.open_image(label_path)
-  return np.unique(build_data.label_to_array(image, label_path))
+def label_values(image_path, label_path):
+  """The sorted label values of one label file; BuildError when it is not
+  the size of its image."""
+  _, _, height, width = build_data.read_image(image_path)
+  _, label = build_data.open_image(label_path)
+  values = build_data.label_to_array(label, label_path)
+  if values.shape != (height, width):
+    raise build_data.BuildError(
+        'image %s is %dx%d but its label %s is %dx%d (HxW)' % (
+            image_path, height, width, label_path, values.shape[0],
+            values.shape[1]))
+  return np.unique(values)
 
 
 def check_labels(examples, num_classes, ignore_label):
-  """Every label file exists; returns the label values found.  With
-  ``num_classes``, a value at or above it (other than ``ignore_label``)
-  stops the build naming the file."""
+  """Every image has a label of its size (checked before anything is
+  written); returns the label values found.  With ``num_classes``, a value
+  at or above it (other than ``ignore_label``) stops the build naming the
+  file."""
   found = set()
   for _, image_path, label_path in examples:
     if not os.path.isfile(label_path):
       raise build_data.BuildError('image %s has no label %s' % (image_path,
                                                                 label_path))
-    values = label_values(label_path)
+    values = label_values(image_path, label_path)
     if num_classes is not None:
       bad = [int(v) for v in values if v >= num_classes and v != ignore_label]
       if bad:

@@ -110,7 +110,7 @@ def plot_run(folder, output=None):
       axis.plot(steps, values, color=colour, marker='o' if markers or
                 len(steps) < 30 else None, markersize=4)
       if markers:
-        best = int(np.argmax(values))
+        best = len(values) - 1 - int(np.argmax(values[::-1]))  # the latest
         axis.annotate('best %.2f%% (step %d)' % (values[best], steps[best]),
                       (steps[best], values[best]), textcoords='offset points',
                       xytext=(0, -14), ha='center', fontsize=8)

@@ -56,15 +56,26 @@ def help_text():
       extra_flags=_EXTRA_HELP)
 
 
+def tflite_unavailable_reason():
+  """Why no .tflite can be exported here, or None."""
+  from libs.core import tf_compat
+  if tf_compat.tensorflow_major() < 2:
+    # Its converter refuses an input of free height and width.
+    return ('TensorFlow 1.15\'s converter takes no image of free size '
+            '(%s:0 is [1, H, W, 3]) and the project runs TensorFlow Lite on '
+            '2.x only' % model_export.INPUT_NAME)
+  return inference_engine.tflite_unavailable_reason()
+
+
 def default_formats():
-  if inference_engine.tflite_unavailable_reason() is None:
+  if tflite_unavailable_reason() is None:
     return list(model_export.FORMATS)
   return [model_export.SAVED_MODEL, model_export.FROZEN]
 
 
 def check_formats(formats):
   """ExportError naming the format that cannot be written here."""
-  reason = inference_engine.tflite_unavailable_reason()
+  reason = tflite_unavailable_reason()
   if model_export.TFLITE in formats and reason:
     raise model_export.ExportError(
         '--formats tflite cannot be exported here: %s; export saved_model '

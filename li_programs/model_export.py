@@ -73,6 +73,18 @@ def build_export_graph(cfg, num_classes, export_size, lite=False):
   image = tf.placeholder(tf.uint8, [1, None, None, 3], name=INPUT_NAME)
   original = image[0]
   size = tf.shape(original)[:2]
+  resizes = bool(cfg.min_resize_value or cfg.max_resize_value)
+
+  def fits(shape):
+    return tf.assert_less_equal(
+        shape, tf.constant([height, width]),
+        message='image larger than the export size %dx%d (HxW); export '
+                'again with --eval_crop_size at least its size'
+                % (height, width))
+
+  if not resizes:  # checked first, so that this is the error one sees
+    with tf.control_dependencies([fits(size)]):
+      original = tf.identity(original)
   resized, processed, _ = input_preprocess.preprocess_image_and_label(
       original, None, height, width,
       min_resize_value=cfg.min_resize_value,
@@ -80,19 +92,16 @@ def build_export_graph(cfg, num_classes, export_size, lite=False):
       resize_factor=cfg.resize_factor, is_training=False,
       normalisation=registry.backbone(cfg.model_variant).normalisation)
   resized_size = tf.shape(resized)[:2]
-  fits = tf.assert_less_equal(
-      resized_size, tf.constant([height, width]),
-      message='image larger than the export size %dx%d (HxW); export again '
-              'with --eval_crop_size at least its size' % (height, width))
-  with tf.control_dependencies([fits]):
-    processed = tf.identity(processed)
+  if resizes:
+    with tf.control_dependencies([fits(resized_size)]):
+      processed = tf.identity(processed)
   processed.set_shape([height, width, 3])
   build_labels = evaluation.label_builder(
       cfg, num_classes, [height, width], evaluation.eval_scales_of(cfg),
       cfg.add_flipped_images, lite=lite)
   labels = build_labels(tf.expand_dims(processed, 0))
   labels = labels[:, :resized_size[0], :resized_size[1]]
-  if cfg.min_resize_value or cfg.max_resize_value:
+  if resizes:
     labels = tf.image.resize_nearest_neighbor(
         tf.expand_dims(labels, 3), size, align_corners=True)[:, :, :, 0]
   labels = tf.identity(tf.cast(labels, tf.int32), name=OUTPUT_NAME)
@@ -103,8 +112,8 @@ def _restored_session(graph, checkpoint, config_file, config):
   session = tf.Session(graph=graph, config=config)
   with graph.as_default():
     saver = tf.train.Saver(tf.global_variables())
-  train_checkpoints.restore_checkpoint(session, saver, checkpoint,
-                                       config_file=config_file)
+    train_checkpoints.restore_checkpoint(session, saver, checkpoint,
+                                         config_file=config_file)
   return session
 
 

@@ -98,8 +98,10 @@ class _SessionModel(object):
     self._session = tf.Session(graph=self._graph, config=config)
 
   def restore(self, checkpoint, config_file=None):
-    train_checkpoints.restore_checkpoint(self._session, self._saver,
-                                         checkpoint, config_file=config_file)
+    # In the graph's context: a TensorFlow 2.x process may be eager.
+    with self._graph.as_default():
+      train_checkpoints.restore_checkpoint(self._session, self._saver,
+                                           checkpoint, config_file=config_file)
 
   def predict(self, images):
     return self._session.run(self._labels, {self._images: images})

@@ -111,9 +111,11 @@ def plot_run(folder, output=None):
                 len(steps) < 30 else None, markersize=4)
       if markers:
         best = len(values) - 1 - int(np.argmax(values[::-1]))  # the latest
-        axis.annotate('best %.2f%% (step %d)' % (values[best], steps[best]),
-                      (steps[best], values[best]), textcoords='offset points',
-                      xytext=(0, -14), ha='center', fontsize=8)
+        axis.plot([steps[best]], [values[best]], marker='*', markersize=12,
+                  color=colour)
+        axis.text(0.02, 0.9, 'best %.2f%% at step %d' % (values[best],
+                                                         steps[best]),
+                  transform=axis.transAxes, fontsize=8, va='top')
     else:
       axis.text(0.5, 0.5, 'no data', transform=axis.transAxes, ha='center',
                 va='center', color='grey')

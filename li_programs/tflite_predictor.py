@@ -63,9 +63,12 @@ class TflitePredictor(object):
     session = tf.Session(graph=self._graph,
                          config=self._config or session_config.session_config())
     try:
-      train_checkpoints.restore_checkpoint(session, self.saver, checkpoint,
-                                           config_file=config_file)
-      self._interpreter = self._convert(session)
+      # In the graph's context: a TensorFlow 2.x process may be eager
+      # (the Predictor API).
+      with self._graph.as_default():
+        train_checkpoints.restore_checkpoint(session, self.saver, checkpoint,
+                                             config_file=config_file)
+        self._interpreter = self._convert(session)
     except ConversionError as err:
       if not self._fall_back:
         raise

@@ -217,3 +217,98 @@ def test_help_and_the_runner(env, tmp_path):
       stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
   assert result.returncode == 0, result.stderr[-2000:]
   assert os.path.isfile(os.path.join(out, 'val_00000.png'))
+
+
+def _doc_blocks():
+  with open(os.path.join(REPO_ROOT, 'docs', 'predict_and_export.md')) as f:
+    import re
+    return re.findall(r'```python\n(.*?)```', f.read(), re.S)
+
+
+def test_the_python_examples_of_the_docs_run(env, tmp_path):
+  """docs/predict_and_export.md's examples, verbatim, in a folder holding
+  the files they name; their labels are the Predictor's."""
+  from libs.core import tf_compat
+  from li_programs import prediction_files
+  from tools import export_model
+  work = tmp_path / 'work'
+  work.mkdir()
+  assert cli.run_program('export_model.py', export_model.main, [
+      '--config_file', env['config'], '--checkpoint_path', env['checkpoint'],
+      '--output_dir', str(work / 'exported')]) == 0
+  picture = np.asarray(Image.open(env['images'][0]))[10:70, 5:55]
+  for name in ('photo.jpg', 'face.jpg'):
+    Image.fromarray(picture).save(str(work / name))
+  celeba = os.path.join(REPO_ROOT, 'config', 'CelebAMask_HQ',
+                        'liMnv2_liAspp.ini')
+  h.save_model_checkpoint(celeba, str(work / 'model.ckpt'), global_step=1000)
+  pil_image = np.asarray(Image.open(str(work / 'photo.jpg')).convert('RGB'))
+  decoder = prediction_files.ImageDecoder()
+  tf_image = decoder.decode(str(work / 'photo.jpg'))
+  decoder.close()
+  expected = {}
+  engines = ['session'] + (['tflite'] if tf_compat.tensorflow_major() >= 2
+                           else [])
+  for engine in engines:
+    with Predictor.from_config(env['config'], env['checkpoint'],
+                               inference_engine=engine) as predictor:
+      expected[engine] = (predictor.predict(pil_image),
+                          predictor.predict(tf_image))
+  blocks = _doc_blocks()
+  assert len(blocks) == 4
+  ran = 0
+  for block in blocks:
+    tf2_only = 'tf.saved_model.load(' in block or 'tf.lite.' in block
+    if tf2_only and tf_compat.tensorflow_major() < 2:
+      continue
+    code = block + ('\nimport numpy\nnumpy.save("labels.npy", labels)\n')
+    result = subprocess.run(
+        [sys.executable, '-c', code], cwd=str(work), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, universal_newlines=True, timeout=600,
+        env=dict(os.environ, PYTHONPATH=REPO_ROOT, TF_CPP_MIN_LOG_LEVEL='2'))
+    assert result.returncode == 0, (block, result.stderr[-3000:])
+    labels = np.load(str(work / 'labels.npy'))
+    assert labels.shape == picture.shape[:2], block
+    if 'Predictor' in block:
+      assert "'background'" in result.stdout or 'skin' in result.stdout
+    elif 'tf.lite.' in block:
+      np.testing.assert_array_equal(labels, expected['tflite'][0])
+    elif 'decode_jpeg' in block:
+      np.testing.assert_array_equal(labels, expected['session'][1])
+    else:
+      np.testing.assert_array_equal(labels, expected['session'][0])
+    ran += 1
+  assert ran == (4 if tf_compat.tensorflow_major() >= 2 else 2)
+
+
+def test_an_image_larger_than_the_export_size_names_it(env, tmp_path):
+  import tensorflow.compat.v1 as tf
+  from li_programs import model_export
+  from li_programs import config as config_lib
+  cfg = config_lib.load_config(env['config'], 'test', notify=None)
+  graph = tf.Graph()
+  with graph.as_default():
+    image, labels = model_export.build_export_graph(cfg, 5, [65, 65])
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      assert sess.run(labels, {image: np.zeros((1, 40, 65, 3), np.uint8)}
+                      ).shape == (1, 40, 65)
+      with pytest.raises(tf.errors.InvalidArgumentError,
+                         match='image larger than the export size 65x65'):
+        sess.run(labels, {image: np.zeros((1, 66, 30, 3), np.uint8)})
+
+
+def test_predict_figure_draws_the_outputs(env, tmp_path):
+  from tools import predict_figure
+  out = str(tmp_path / 'pred')
+  assert _predict(env, out, os.path.join(env['raw'], 'JPEGImages',
+                                         'val_0000[01].jpg')) == 0
+  figure = str(tmp_path / 'figure.png')
+  assert cli.run_program('predict_figure.py', predict_figure.main, [
+      '--config_file', env['config'], '--predictions', out,
+      '--output', figure]) == 0
+  width, height = Image.open(figure).size
+  assert width > 600 and height > 400  # two rows of three panels
+  assert cli.run_program('predict_figure.py', predict_figure.main, [
+      '--config_file', env['config'], '--predictions', out, '--names',
+      'val_00002', '--output', figure]) == 2

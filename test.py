@@ -55,7 +55,8 @@ def report_flops_and_params(cfg, dirs, eval_scales):
   return 0
 
 
-def _plot_sampler(cfg, out_dir, num_samples, num_classes, ignore_label):
+def _plot_sampler(cfg, out_dir, num_samples, num_classes, ignore_label,
+                  class_names):
   """Returns on_sample(index, out) saving plots of random samples."""
   count = min(max(cfg.num_plots_to_save or 0, 0), num_samples)
   if not count:
@@ -73,7 +74,9 @@ def _plot_sampler(cfg, out_dir, num_samples, num_classes, ignore_label):
     plot_fn.save_plot(os.path.join(plots_dir, name + '_plot.png'), image,
                       out['prediction'][0][:height, :width],
                       out['label'][0][:height, :width],
-                      num_classes, ignore_label, title=name)
+                      num_classes, ignore_label, title=name,
+                      palette=dataset_info.palette_of(cfg),
+                      class_names=class_names)
 
   return on_sample
 
@@ -97,7 +100,8 @@ def main(argv):
         cfg, cfg.test_split, eval_scales, cfg.add_flipped_images,
         program='test.py')
     on_sample = _plot_sampler(cfg, out_dir, eval_graph.num_samples,
-                              eval_graph.num_classes, eval_graph.ignore_label)
+                              eval_graph.num_classes, eval_graph.ignore_label,
+                              class_names)
     sess_config = session_config.session_config_from(cfg)
     with tf.Session(config=sess_config) as sess:
       evaluation.restore_model(sess, eval_graph, checkpoint,

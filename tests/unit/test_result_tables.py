@@ -189,3 +189,19 @@ def test_run_plot_reads_events_and_validation(tmp_path):
   assert run_plot.run_folders(str(train))[1] == str(root / 'val')
   with pytest.raises(run_plot.RunFolderError, match='is not a run folder'):
     run_plot.plot_run(str(tmp_path))
+
+
+def test_sample_plots_take_the_dataset_colours_and_names(tmp_path):
+  from li_programs import plot_fn
+  palette = dataset_classes.palette('synthetic_shapes', 5)
+  prediction = np.zeros((30, 30), int)
+  prediction[5:15, 5:15] = 2
+  label = np.full((30, 30, 1), 2)
+  label[0, 0] = 255
+  path = plot_fn.save_plot(
+      str(tmp_path / 'x_plot.png'), np.full((30, 30, 3), 90.0), prediction,
+      label, 5, 255, title='x', palette=palette,
+      class_names=dataset_classes.SYNTHETIC_SHAPES_CLASSES)
+  pixels = np.asarray(Image.open(path).convert('RGB')).reshape(-1, 3)
+  # The square's colour of the table is drawn (it is no 'hls' colour).
+  assert (pixels == palette[2]).all(axis=1).any()

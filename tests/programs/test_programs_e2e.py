@@ -337,6 +337,8 @@ def test_original_folder_flags(env, model_checkpoints, tmp_path, capsys):
   assert test_prog.main([
       '--config_file', env['config'], '--checkpoint_dir', str(ckpt_dir),
       '--checkpoint_name', 'model.ckpt-3', '--test_resdir', res_dir]) == 0
-  assert sorted(os.listdir(res_dir)) == ['test_result.mat', 'test_result.txt']
+  assert sorted(os.listdir(res_dir)) == [
+      'confusion_matrix.png', 'metrics.json', 'per_class_iou.csv',
+      'run.json', 'test_result.mat', 'test_result.txt']
   assert not os.path.exists(os.path.join(env['root'], 'snap', 'tiny',
                                          'test', 'model.ckpt-3'))

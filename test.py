@@ -8,7 +8,7 @@ checkpoints scored by validate.py that still exist (written to
 ``<name>(best_val)``). Results go to
 ``<snapshot_root>/<config_name>/test/<name>/eval_scale_<s1>_<s2>.../``:
 ``test_result.{mat,txt}``, ``metrics.json``, ``per_class_iou.csv``,
-``confusion_matrix.png`` and ``run.json``.
+``confusion_matrix.png`` and ``run.json`` (FLOPs mode: ``run.json`` too).
 
 With ``calculate_model_flops_and_params`` the eval graph is frozen at batch
 1 and its float operations and trainable parameters are reported instead.
@@ -37,7 +37,7 @@ from li_programs import run_folders
 from li_programs import session_config
 
 
-def report_flops_and_params(cfg, dirs, eval_scales):
+def report_flops_and_params(cfg, dirs, eval_scales, argv=()):
   num_classes = dataset_info.descriptor_of(cfg).num_classes
   crop = list(cfg.eval_crop_size)
   options = model_config.model_options_from_config(cfg, num_classes, crop)
@@ -49,6 +49,7 @@ def report_flops_and_params(cfg, dirs, eval_scales):
   except checkpoint_check.CheckpointError:
     out_dir = dirs.test
   out_dir = cfg.test_resdir or out_dir
+  run_record.start('test.py', out_dir, cfg, argv)
   written = result_files.write_flops_params(out_dir, float_ops, params)
   print('FLOPs: %d, params: %d (crop %dx%d) -> %s'
         % (float_ops, params, crop[0], crop[1], written))
@@ -87,7 +88,7 @@ def main(argv):
   dirs = run_folders.program_dirs(cfg)
   eval_scales = evaluation.eval_scales_of(cfg)
   if cfg.calculate_model_flops_and_params:
-    return report_flops_and_params(cfg, dirs, eval_scales)
+    return report_flops_and_params(cfg, dirs, eval_scales, argv)
 
   class_names = dataset_info.class_names_of(cfg)
   checkpoint, best_val = result_files.resolve_test_checkpoint(cfg, dirs)

@@ -177,6 +177,9 @@ def test_train_interrupt_resume_validate_test(env, capsys):
   flops, params = [int(v) for v in re.findall(
       r'\d+', open(flops_file).read())]
   assert flops > 10 ** 7
+  record = json.load(open(os.path.join(os.path.dirname(flops_file),
+                                       'run.json')))
+  assert '--calculate_model_flops_and_params' in record['arguments']
   reference = os.path.join(REFERENCE_GRAPHS_DIR,
                            'ADE20K__liMnv2_liAspp__test.json')
   # Same network as the published ADE20K one, with 5 instead of 151

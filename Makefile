@@ -43,7 +43,10 @@ TESTS ?= tests/reference/test_graphs_reference.py \
 	tests/unit/test_programs_eval_utils.py \
 	tests/graphs/test_graphs_batch_norm.py tests/graphs/test_programs_towers.py \
 	tests/reference/test_train_step_reference.py \
-	tests/tools/test_bench_engine.py
+	tests/tools/test_bench_engine.py \
+	tests/programs/test_predict.py tests/programs/test_predict_celeba.py \
+	tests/programs/test_own_dataset.py tests/unit/test_keras_layer.py \
+	tests/unit/test_result_tables.py tests/tools/test_export_model.py
 else ifeq ($(TF),1)
 VENV := .venv
 REQUIREMENTS := requirements.txt

@@ -2,7 +2,8 @@
 
     python train.py --config_file config/ADE20K/liMnv2_liAspp.ini [--key value]
 
-Checkpoints and event files go to ``<snapshot_root>/<config_name>/train``.
+Checkpoints and event files go to ``<snapshot_root>/<config_name>/train``,
+with ``run.json`` (config, command line, commit, versions, exit status).
 A run resumes from the newest checkpoint there; Ctrl-C or SIGTERM saves a
 checkpoint at the current step before exiting; a NaN/inf loss stops the
 run with a message naming the step.
@@ -43,6 +44,7 @@ from li_programs import input_errors
 from li_programs import original_notes
 from li_programs import random_seed
 from li_programs import run_folders
+from li_programs import run_record
 from li_programs import train_loop
 from li_programs import train_start
 from li_programs import train_utils
@@ -67,6 +69,7 @@ def main(argv):
   train_start.check_start(cfg, train_dir)
   # Only the chief (or the one local trainer) writes the train folder.
   with training_marker.TrainingMarker(train_dir):
+    run_record.start('train.py', train_dir, cfg, argv)
     if plan.is_distributed:
       return distributed_train.train_distributed(cfg, plan, train_dir)
     return train_locally(cfg, train_dir)

@@ -7,7 +7,8 @@ its ``checkpoint`` state lists, read relative to the folder, and the
 ``model.ckpt-<step>`` ones present: with ``max_to_keep`` 0 or unset
 TensorFlow lists only the newest) on ``val_split`` and records its mIoU in
 ``val/`` (event file, ``val_result.mat``, ``val_result.txt``,
-``val_scored.json``), rewriting the records after every checkpoint so that
+``val_scored.json``; every metric and the per-class IoU in ``metrics.json``
+and ``per_class_iou.csv``; the run in ``run.json``), rewriting the records after every checkpoint so that
 nothing scored is lost if a later one fails.  Records of checkpoints scored
 by earlier runs stay in the files, and a checkpoint an earlier run scored
 with the same settings is not scored again (li_programs/val_records), so a
@@ -39,8 +40,11 @@ from libs.datasets import data_generator
 from li_programs import checkpoint_check
 from li_programs import train_checkpoints
 from li_programs import cli
+from li_programs import dataset_info
 from li_programs import evaluation
 from li_programs import result_files
+from li_programs import result_tables
+from li_programs import run_record
 from li_programs import metrics
 from li_programs import original_notes
 from li_programs import run_folders
@@ -87,12 +91,13 @@ class ScoreRecorder(object):
   records of earlier runs), ``val_scored.json`` and the event file as soon
   as it is known."""
 
-  def __init__(self, val_dir, scored_store=None):
+  def __init__(self, val_dir, scored_store=None, tables=None):
     self.val_dir = val_dir
     self.paths, self.mious = [], []
     self.new = 0
     self._writer = self._summary_fn = None
     self._store = scored_store
+    self._tables = tables  # result_tables.ValTables
 
   def attach(self, writer, summary_fn):
     """The event file and ``fn(miou) -> summary`` of the evaluation."""
@@ -103,9 +108,12 @@ class ScoreRecorder(object):
     self.paths.append(path)
     self.mious.append(miou)
 
-  def add(self, path, miou, digest=None):
+  def add(self, path, miou, digest=None, hist=None, seg_metrics=None,
+          engine=None):
     """A new score; ``digest``: val_records.index_digest of the checkpoint
-    as restored."""
+    as restored; ``hist``, ``seg_metrics``, ``engine`` go to the tables."""
+    if self._tables is not None and hist is not None:
+      self._tables.add(path, hist, seg_metrics, engine=engine)
     self.keep(path, miou)
     self.new += 1
     all_paths, all_mious = _merge_previous(self.val_dir, self.paths,
@@ -195,8 +203,10 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder, skip=(), stop=None):
         hist, _, _ = evaluation.run_evaluation(
             sess, eval_graph, desc=os.path.basename(path),
             on_sample=check_stop)
-        miou = metrics.metrics_from_hist(hist, scored).miou
-        recorder.add(path, miou, digest)
+        seg_metrics = metrics.metrics_from_hist(hist, scored)
+        miou = seg_metrics.miou
+        recorder.add(path, miou, digest, hist, seg_metrics,
+                     evaluation.engine_of(eval_graph))
         print('%s mIoU: %.2f%%' % (path, 100.0 * miou))
         sys.stdout.flush()
     writer.close()
@@ -283,13 +293,22 @@ def main(argv):
   cfg = cli.load_program_config('val', argv)
   original_notes.print_notes('validate.py', cfg)
   dirs = run_folders.program_dirs(cfg)
+  names = dataset_info.class_names_of(cfg)
+  run_record.start('validate.py', dirs.val, cfg, argv)
   usable = _checkpoints_to_score(dirs)
   if usable is None:
     return 0
   files = data_generator.get_split_files(cfg.dataset_dir, cfg.val_split)
   store = val_records.ScoredCheckpoints(
       dirs.val, val_records.score_settings(cfg, files))
-  recorder = ScoreRecorder(dirs.val, store)
+  descriptor = dataset_info.descriptor_of(cfg)
+  tables = result_tables.ValTables(
+      dirs.val, dataset_info.scored_classes(names, descriptor.ignore_label),
+      program='validate.py', dataset=cfg.dataset, split=cfg.val_split,
+      eval_scales=evaluation.eval_scales_of(cfg),
+      add_flipped_images=cfg.add_flipped_images,
+      inference_engine=cfg.inference_engine)
+  recorder = ScoreRecorder(dirs.val, store, tables)
   done = []
   for path in usable:
     miou = store.score_of(path)

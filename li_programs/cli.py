@@ -9,6 +9,7 @@ import sys
 
 from li_programs import config as config_lib
 from li_programs import config_help
+from li_programs import run_record
 from li_programs import write_errors
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -93,24 +94,48 @@ def _user_error_types():
   return (ValueError, IOError, config_lib.ConfigError)
 
 
+def _first_line(err):
+  message = (write_errors.describe_os_error(err) or
+             str(err).strip()).splitlines()
+  return message[0] if message else type(err).__name__
+
+
 def run_program(prog, main, argv):
   """Runs ``main(argv)`` and turns user errors into one-line messages.
 
   Returns the process exit status: ``main``'s return value (default 0), or
   2 after a configuration/input error. Set ``LI_CONVS_DEBUG=1`` to get the
-  full traceback instead.
+  full traceback instead.  The run's ``run.json`` (li_programs/run_record),
+  when the program started one, is completed with the status, however the
+  program ends.
   """
+  status, error = 1, None
+  run_record.forget()  # a record left open by an earlier in-process run
   try:
-    status = main(argv)
-  except HelpRequested as request:
-    sys.stdout.write(request.text)
-    return 0
-  except _user_error_types() as err:
-    if os.environ.get('LI_CONVS_DEBUG'):
-      raise
-    message = (write_errors.describe_os_error(err) or
-               str(err).strip()).splitlines()
-    message = message[0] if message else type(err).__name__
-    sys.stderr.write('%s: error: %s\n' % (prog, message))
-    return 2
-  return 0 if status is None else int(status)
+    try:
+      status = main(argv)
+    except HelpRequested as request:
+      sys.stdout.write(request.text)
+      status = 0
+      return 0
+    except _user_error_types() as err:
+      error = _first_line(err)
+      status = 2
+      if os.environ.get('LI_CONVS_DEBUG'):
+        raise
+      sys.stderr.write('%s: error: %s\n' % (prog, error))
+      return 2
+    status = 0 if status is None else int(status)
+    return status
+  except SystemExit as stop:
+    status = stop.code if isinstance(stop.code, int) else 1
+    raise
+  except KeyboardInterrupt:
+    status, error = 130, 'interrupted (KeyboardInterrupt)'
+    raise
+  except BaseException as err:
+    status, error = 1, error or '%s: %s' % (type(err).__name__,
+                                            _first_line(err))
+    raise
+  finally:
+    run_record.finish(status, error)

@@ -51,9 +51,15 @@ def options_of_section(section):
   return [o for o in schema.OPTIONS if section in o.sections]
 
 
-def format_help(mode, width=79):
-  """The full help of the program of ``mode`` ('train', 'val' or 'test')."""
-  program = schema.PROGRAMS[mode]
+def format_help(mode, width=79, program=None, usage=None, summary=None,
+                extra_flags=()):
+  """The full help of the program of ``mode`` ('train', 'val' or 'test').
+
+  A program reading the options of ``mode`` under another name (predict.py
+  reads test.py's) gives its ``program`` name, ``usage`` line, ``summary``
+  and ``extra_flags`` (``[(flag, help)]``).
+  """
+  program = program or schema.PROGRAMS[mode]
   sections = program_sections(mode)
   intro = ('Options come from the INI file\'s %s sections; every option '
            'is also a flag of the same name and the command line wins: '
@@ -61,9 +67,10 @@ def format_help(mode, width=79):
            'comma-separated or repeated.'
            % ', '.join('[%s]' % s for s in sections))
   lines = [
-      'usage: %s --config_file FILE.ini [--option=value ...]' % program,
+      usage or 'usage: %s --config_file FILE.ini [--option=value ...]'
+      % program,
       '',
-      textwrap.fill(_SUMMARY[mode], width),
+      textwrap.fill(summary or _SUMMARY[mode], width),
       '',
       textwrap.fill(intro, width),
       '',
@@ -72,6 +79,10 @@ def format_help(mode, width=79):
       '  -h, --help',
       '      This help.',
   ]
+  for flag, text in extra_flags:
+    lines.append('  ' + flag)
+    lines.extend(textwrap.wrap(text, width, initial_indent=' ' * 6,
+                               subsequent_indent=' ' * 6))
   for section in sections:
     lines.extend(['', '[%s]' % section])
     for option in options_of_section(section):

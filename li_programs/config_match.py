@@ -10,11 +10,11 @@ import os
 
 import tensorflow.compat.v1 as tf
 
-from libs.datasets import data_generator
 from li_models import model
 from li_models import model_config
 from li_programs import checkpoint_check
 from li_programs import config as config_lib
+from li_programs import dataset_info
 
 CONFIG_DIR = os.path.join(config_lib.REPO_ROOT, 'config')
 # A small input: variable shapes do not depend on the crop.
@@ -31,7 +31,7 @@ def shipped_configs():
 def model_variable_shapes(config_file):
   """``{name: shape}`` of the evaluation model of ``config_file``."""
   cfg = config_lib.load_config(config_file, 'test', notify=None)
-  num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
+  num_classes = dataset_info.descriptor_of(cfg).num_classes
   options = model_config.model_options_from_config(cfg, num_classes,
                                                    _PROBE_CROP)
   with tf.Graph().as_default():
@@ -53,7 +53,7 @@ def could_fit(config_file, stored_shapes):
   holds the config's backbone scope and logits of its number of classes."""
   try:
     cfg = config_lib.load_config(config_file, 'test', notify=None)
-    num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
+    num_classes = dataset_info.descriptor_of(cfg).num_classes
     scope = model.backbone_scope(cfg.model_variant)
   except (ValueError, KeyError):
     return False

@@ -49,6 +49,15 @@ OPTIONS = [
     _opt('test_split', 'str', 'val', 'data', 'Split used by test.py.'),
     _opt('snapshot_root', 'path', REQUIRED, 'data',
          'Root of <config_name>/{train,val,test} outputs.'),
+    _opt('num_classes', 'int', None, 'data',
+         'Classes of a dataset of your own, label 0 included (built-in '
+         'datasets know theirs).'),
+    _opt('ignore_label', 'int', None, 'data',
+         'Label value of unlabelled pixels of a dataset of your own: 255, '
+         'or 0 for ADE20K-style labels.'),
+    _opt('class_names', 'str', None, 'data',
+         'Class names, one per label value: a comma list or a file with '
+         'one name per line (default: the built-in table, else class_<i>).'),
     # [model]
     _opt('model_variant', 'str', REQUIRED, 'model', 'Backbone network.',
          MODEL_VARIANTS),

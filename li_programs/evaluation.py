@@ -19,6 +19,7 @@ from libs.datasets import data_generator
 from li_models import model
 from li_models import model_config
 from li_models import registry
+from li_programs import dataset_info
 from li_programs import inference_engine
 from li_programs import input_errors
 from li_programs import metrics
@@ -61,6 +62,40 @@ def build_predictions(images, model_options, eval_scales=(1.0,),
   return predictions['semantic']
 
 
+def label_builder(cfg, num_classes, crop, eval_scales, add_flipped_images,
+                  lite=False):
+  """``fn(images) -> labels``: the evaluation model of ``cfg`` for
+  ``crop``-sized batch-1 input, as test.py builds it (``lite``: the variant
+  built for TensorFlow Lite)."""
+  model_options = model_config.model_options_from_config(
+      cfg, num_classes, crop)
+  if lite:
+    # XNNPACK runs direct 3x3 convolutions near the machine's peak; Winograd
+    # needs fewer multiplications (libs/core/winograd.py).
+    model_options = model_options._replace(winograd=True)
+  return functools.partial(
+      build_predictions, model_options=model_options,
+      eval_scales=eval_scales, add_flipped_images=add_flipped_images,
+      image_pyramid=getattr(cfg, 'image_pyramid', None))
+
+
+def tflite_model(cfg, build_lite_labels, image_shape, program, quiet=False):
+  """The TflitePredictor of the evaluating programs for float32 input of
+  ``image_shape`` (falls back to TensorFlow under ``auto``); prints which
+  engine runs unless ``quiet``."""
+  threads = inference_engine.interpreter_threads(cfg.intra_op_threads)
+  note = functools.partial(_note, program)
+  predictor = tflite_predictor.TflitePredictor(
+      build_lite_labels, image_shape, tf.float32, threads,
+      fall_back=cfg.inference_engine == inference_engine.AUTO, note=note,
+      config=session_config.session_config_from(cfg))
+  if not quiet:
+    note('inference on TensorFlow Lite (XNNPACK, %s threads); '
+         '--inference_engine=session runs it in TensorFlow'
+         % (threads or 'default'))
+  return predictor
+
+
 def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images,
                      engine=None, program='eval'):
   """Input pipeline (batch 1, no crop loss) + predictions + a Saver.
@@ -82,42 +117,36 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images,
       max_resize_value=cfg.max_resize_value, resize_factor=cfg.resize_factor,
       normalisation=registry.backbone(cfg.model_variant).normalisation,
       is_training=False,
-      should_shuffle=False, should_repeat=False)
+      should_shuffle=False, should_repeat=False,
+      descriptor=dataset_info.descriptor_of(cfg))
   iterator = dataset.get_initializable_iterator()
   samples = iterator.get_next()
   images = samples['image']
   images.set_shape([1, crop[0], crop[1], 3])
-  model_options = model_config.model_options_from_config(
-      cfg, dataset.num_of_classes, crop)
-  build_labels = functools.partial(
-      build_predictions, model_options=model_options,
-      eval_scales=eval_scales, add_flipped_images=add_flipped_images,
-      image_pyramid=getattr(cfg, 'image_pyramid', None))
   fetches = {'label': samples['label'], 'image': images,
              'image_name': samples['image_name']}
   if 'original_image' in samples:
     fetches['original_image'] = samples['original_image']
   saver = predictor = None
-  if engine == inference_engine.TFLITE:
-    threads = inference_engine.interpreter_threads(cfg.intra_op_threads)
-    note = functools.partial(_note, program)
-    # XNNPACK runs direct 3x3 convolutions near the machine's peak; Winograd
-    # needs fewer multiplications (libs/core/winograd.py).
-    build_lite_labels = functools.partial(
-        build_labels, model_options=model_options._replace(winograd=True))
-    predictor = tflite_predictor.TflitePredictor(
-        build_lite_labels, images.shape, images.dtype, threads,
-        fall_back=cfg.inference_engine == inference_engine.AUTO, note=note,
-        config=session_config.session_config_from(cfg))
-    note('inference on TensorFlow Lite (XNNPACK, %s threads); '
-         '--inference_engine=session runs it in TensorFlow'
-         % (threads or 'default'))
+  lite = engine == inference_engine.TFLITE
+  build_labels = label_builder(cfg, dataset.num_of_classes, crop,
+                               eval_scales, add_flipped_images, lite=lite)
+  if lite:
+    predictor = tflite_model(cfg, build_labels, images.shape, program)
   else:
     fetches['prediction'] = build_labels(images)
     saver = tf.train.Saver(tf.global_variables())
   return EvalGraph(iterator, fetches, saver, dataset.num_samples,
                    dataset.num_of_classes, dataset.ignore_label,
                    tuple(dataset.files), cfg.output_stride, predictor)
+
+
+def engine_of(graph):
+  """The engine that ran the model of EvalGraph ``graph`` at its last
+  restore: 'session', or 'tflite' (unless it fell back to TensorFlow)."""
+  if graph.predictor is None:
+    return inference_engine.SESSION
+  return graph.predictor.engine
 
 
 def _note(program, message):

@@ -1,7 +1,10 @@
 """Side-by-side plots of image | prediction | label.
 
-Class colours come from seaborn's ``hls`` palette with one colour per class;
-pixels carrying the ignore label are drawn black.
+Class colours are the dataset's (libs/datasets/dataset_classes.py, passed
+in by test.py with the class names, which then label a legend of the
+classes shown), else seaborn's ``hls`` palette with one colour per class;
+pixels carrying the ignore label are drawn black (white with the dataset's
+colours, where black is a class).
 """
 
 import os
@@ -30,7 +33,7 @@ def colorize(label_map, palette, ignore_label=None):
 
 
 def save_plot(path, image, prediction, label, num_classes, ignore_label,
-              title=None):
+              title=None, palette=None, class_names=None):
   """Writes a PNG with three panels: image | prediction | label.
 
   Args:
@@ -39,17 +42,26 @@ def save_plot(path, image, prediction, label, num_classes, ignore_label,
     prediction, label: ``[H, W]`` (or ``[H, W, 1]``) integer maps.
     num_classes, ignore_label: dataset description, for the colours.
     title: optional figure title (e.g. the per-image mIoU).
+    palette: optional uint8 ``[N, 3]`` class colours (default: 'hls').
+    class_names: optional names of the label values, for a legend of the
+      classes in the prediction and the label.
   """
   import matplotlib  # lazily: slow, and Agg must be chosen before pyplot
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
 
-  palette = class_palette(num_classes)
+  dataset_colours = palette is not None
+  palette = class_palette(num_classes) if palette is None else palette
   image = np.clip(np.asarray(image, dtype=np.float64), 0, 255)
   image = image.astype(np.uint8)
+  label_rgb = colorize(label, palette, ignore_label)
+  ignored = np.asarray(label).reshape(label_rgb.shape[:2]) == ignore_label
+  if dataset_colours:
+    # Black is a class colour in the dataset tables: ignored pixels white.
+    label_rgb[ignored] = 255
   panels = [('image', image),
             ('prediction', colorize(prediction, palette, ignore_label)),
-            ('label', colorize(label, palette, ignore_label))]
+            ('label', label_rgb)]
   fig, axes = plt.subplots(1, 3, figsize=(12, 4))
   for axis, (name, panel) in zip(axes, panels):
     axis.imshow(panel)
@@ -57,6 +69,19 @@ def save_plot(path, image, prediction, label, num_classes, ignore_label,
     axis.axis('off')
   if title:
     fig.suptitle(title)
+  if class_names is not None:
+    from matplotlib.patches import Patch
+    shown = np.union1d(np.unique(prediction), np.unique(label))
+    shown = [int(v) for v in shown if 0 <= v < min(len(class_names),
+                                                   len(palette))
+             and v != ignore_label]
+    handles = [Patch(color=np.asarray(palette[v]) / 255.0,
+                     label=class_names[v]) for v in shown]
+    if ignored.any() and dataset_colours:
+      handles.append(Patch(facecolor='white', edgecolor='grey',
+                           label='ignored (%d)' % ignore_label))
+    fig.legend(handles=handles, loc='lower center',
+               ncol=min(max(len(handles), 1), 8), fontsize=8, frameon=False)
   folder = os.path.dirname(path)
   if folder:
     os.makedirs(folder, exist_ok=True)

@@ -64,9 +64,12 @@ class TflitePredictor(object):
     session = tf.Session(graph=self._graph,
                          config=self._config or session_config.session_config())
     try:
-      train_checkpoints.restore_checkpoint(session, self.saver, checkpoint,
-                                           config_file=config_file)
-      self._interpreter = self._convert(session)
+      # In the graph's context: a TensorFlow 2.x process may be eager
+      # (the Predictor API).
+      with self._graph.as_default():
+        train_checkpoints.restore_checkpoint(session, self.saver, checkpoint,
+                                             config_file=config_file)
+        self._interpreter = self._convert(session)
     except ConversionError as err:
       if not self._fall_back:
         raise
@@ -91,6 +94,12 @@ class TflitePredictor(object):
       raise ConversionError('TensorFlow Lite could not convert the model: %s'
                             % _one_line(err)) from err
     return interpreter
+
+  @property
+  def engine(self):
+    """What runs the model now: 'tflite', or 'session' after a fallback."""
+    return (inference_engine.SESSION if self._session is not None
+            else inference_engine.TFLITE)
 
   def predict(self, images):
     """Int labels ``[1, H, W]`` of one batch of images (numpy)."""

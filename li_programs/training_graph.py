@@ -13,6 +13,7 @@ from libs.datasets import data_generator
 from li_models import model
 from li_models import model_config
 from li_models import registry
+from li_programs import dataset_info
 from li_programs import towers as towers_lib
 from li_programs import train_utils
 
@@ -209,7 +210,8 @@ def train_dataset(cfg, batch_size):
       scale_factor_step_size=cfg.scale_factor_step_size,
       normalisation=registry.backbone(cfg.model_variant).normalisation,
       is_training=True,
-      should_shuffle=True, should_repeat=True, seed=cfg.random_seed)
+      should_shuffle=True, should_repeat=True, seed=cfg.random_seed,
+      descriptor=dataset_info.descriptor_of(cfg))
 
 
 def train_samples(cfg):

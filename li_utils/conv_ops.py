@@ -20,83 +20,22 @@ Variable names are part of the published checkpoints' contract:
 original networks (``.../lateral_inhibition``, ``.../depthwise``,
 ``.../pointwise``, ``.../expand``, ``.../project``, ``bottleneck_v1/conv1..3``).
 """
-import numpy as np
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from libs.core import conv_layers
 from libs.core import utils
+# The kernel and the argument checks, shared with the Keras layer
+# (li_utils/layers.py); re-exported here, where callers have found them.
+from li_utils.li_kernel import (  # pylint: disable=unused-import
+    LI_WEIGHTS_NAME, apply_kernel, check_layer_arguments, check_zone,
+    clip_range, create_lateral_inhibition_kernel, gaussian_decay,
+    input_channels)
 
 LI_SCOPE = 'lateral_inhibition'
-LI_WEIGHTS_NAME = 'li_weights'
 
-_DATA_FORMATS = ('NHWC', 'NCHW')
 _EXPANDED_CONV_LI_LOCATIONS = ('after_expansion', 'after_input')
 _BOTTLENECK_LI_LOCATIONS = ('after_conv1', 'before_conv1')
-
-
-def check_zone(li_zone, name='li_zone'):
-  """One-line ValueError naming ``name`` unless ``li_zone`` is an odd
-  positive integer (the LI kernel needs a centre)."""
-  if isinstance(li_zone, bool) or not isinstance(li_zone, (int, np.integer)):
-    raise ValueError('%s must be an odd positive integer, got %r' %
-                     (name, li_zone))
-  if li_zone < 1 or li_zone % 2 == 0:
-    raise ValueError('%s must be an odd positive integer (1, 3, 5, 7, '
-                     '...), got %d' % (name, li_zone))
-
-
-def gaussian_decay(li_zone, li_decay_std):
-  """The ``[z, z]`` Gaussian fall-off of the LI kernel, 1.0 at the centre."""
-  check_zone(li_zone)
-  if not li_decay_std > 0:
-    raise ValueError('li_decay_std must be > 0, got %r' % (li_decay_std,))
-  centre = li_zone // 2
-  offsets = np.arange(li_zone, dtype=np.float64) - centre
-  squared_distance = offsets[:, None] ** 2 + offsets[None, :] ** 2
-  return np.exp(-squared_distance / (2.0 * float(li_decay_std) ** 2))
-
-
-def create_lateral_inhibition_kernel(li_weights, li_zone=3, li_decay_std=1.0,
-                                     depth_multiplier=1):
-  """Builds the depthwise LI kernel from per-channel inhibition weights.
-
-  Args:
-    li_weights: float tensor ``[1, 1, C, 1]``.
-    li_zone: odd kernel size ``z``.
-    li_decay_std: sigma of the Gaussian fall-off.
-    depth_multiplier: output channels per input channel; every copy uses the
-      same kernel.
-
-  Returns:
-    Tensor ``[z, z, C, depth_multiplier]``.
-  """
-  decay = gaussian_decay(li_zone, li_decay_std)
-  centre_mask = np.zeros((li_zone, li_zone), np.float64)
-  centre_mask[li_zone // 2, li_zone // 2] = 1.0
-  dtype = li_weights.dtype.base_dtype
-  # Centre tap: decay(centre) * 1 = 1; every other tap: -decay * w.
-  centre_part = tf.constant((decay * centre_mask)[:, :, None, None], dtype)
-  neighbour_part = tf.constant((decay * (1.0 - centre_mask))[:, :, None, None],
-                               dtype)
-  kernel = centre_part - neighbour_part * li_weights
-  if depth_multiplier > 1:
-    kernel = tf.tile(kernel, [1, 1, 1, depth_multiplier])
-  return kernel
-
-
-def _clip_constraint(li_weight_clip_values):
-  if li_weight_clip_values is None:
-    return None
-  try:
-    clip_min, clip_max = [float(v) for v in li_weight_clip_values]
-  except (TypeError, ValueError):
-    raise ValueError('li_weight_clip_values must be a pair (min, max), got %r'
-                     % (li_weight_clip_values,))
-  if clip_min > clip_max:
-    raise ValueError('li_weight_clip_values must satisfy min <= max, got %r'
-                     % (li_weight_clip_values,))
-  return lambda w: tf.clip_by_value(w, clip_min, clip_max)
 
 
 @slim.add_arg_scope
@@ -157,30 +96,14 @@ def lateral_inhibition_layer(inputs,
       channel count, an unknown ``data_format`` or ``padding``, or a bad clip
       range.
   """
-  if data_format not in _DATA_FORMATS:
-    raise ValueError('lateral_inhibition_layer: data_format must be one of %s, '
-                     'got %r' % (', '.join(_DATA_FORMATS), data_format))
-  if padding not in ('SAME', 'VALID'):
-    raise ValueError("lateral_inhibition_layer: padding must be 'SAME' or "
-                     "'VALID', got %r" % (padding,))
-  check_zone(li_zone)
-  if int(li_rate) < 1 or int(stride) < 1:
-    raise ValueError('lateral_inhibition_layer: li_rate and stride must be >= 1,'
-                     ' got li_rate=%r stride=%r' % (li_rate, stride))
-  if int(li_rate) > 1 and int(stride) > 1:
-    raise ValueError('lateral_inhibition_layer: li_rate > 1 needs stride 1, '
-                     'got li_rate=%r stride=%r' % (li_rate, stride))
+  check_layer_arguments('lateral_inhibition_layer', li_zone, li_rate, stride,
+                        padding, data_format)
   inputs = tf.convert_to_tensor(inputs)
-  if inputs.shape.ndims != 4:
-    raise ValueError('lateral_inhibition_layer expects a 4-D input '
-                     '(batch, height, width, channels for NHWC), got shape %s'
-                     % (inputs.shape,))
-  channel_axis = 3 if data_format == 'NHWC' else 1
-  num_channels = tf.dimension_value(inputs.shape[channel_axis])
-  if num_channels is None:
-    raise ValueError('lateral_inhibition_layer needs a known channel dimension '
-                     '(axis %d), got shape %s' % (channel_axis, inputs.shape))
-  constraint = _clip_constraint(li_weight_clip_values)
+  num_channels = input_channels('lateral_inhibition_layer', inputs.shape,
+                                data_format)
+  clip = clip_range(li_weight_clip_values)
+  constraint = (None if clip is None else
+                lambda w: tf.clip_by_value(w, clip[0], clip[1]))
   initializer = li_weight_initilizer(**(li_weight_initilizer_params or {}))
 
   with tf.variable_scope(scope, reuse=reuse):
@@ -200,14 +123,7 @@ def lateral_inhibition_layer(inputs,
 
     kernel = create_lateral_inhibition_kernel(
         li_weights, li_zone, li_decay_std, depth_multiplier)
-    net = inputs
-    if data_format == 'NCHW':
-      # Depthwise NCHW kernels exist on GPU only; transposing keeps one path.
-      net = tf.transpose(net, [0, 2, 3, 1])
-    net = tf.nn.depthwise_conv2d(net, kernel, strides=[1, stride, stride, 1],
-                                 padding=padding, rate=[li_rate, li_rate])
-    if data_format == 'NCHW':
-      net = tf.transpose(net, [0, 3, 1, 2])
+    net = apply_kernel(inputs, kernel, stride, padding, li_rate, data_format)
     if li_normalizer_fn is not None:
       normalizer_params = dict(li_normalizer_params or {})
       normalizer_params.setdefault('scope', 'BatchNorm')

@@ -7,7 +7,8 @@
 #      training images (tools/recalibrate_bn.py: a few hundred steps are too
 #      few for DeepLab's moving averages), validates every checkpoint, tests
 #      the best one (prediction plots),
-#      scores its mIoU near object boundaries, draws its LI weights,
+#      scores its mIoU near object boundaries, draws its LI weights, labels
+#      the val images with predict.py and draws the run (tools/plot_run.py),
 #   4. prints mIoU, pixel accuracy, wall time and where every output lies.
 #
 #   bash runners/demo.sh [--compare] [--key=value ...]
@@ -201,13 +202,19 @@ else
     --output_dir "$OUT/dataset/tfrecord" --num_shards 2 \
     || die "build_voc2012_data.py failed"
   train_and_evaluate "$LI_LABEL" "$LI_CFG"
-  stage "drawing the LI kernels and weight distributions of the best checkpoint"
+  stage "drawing the LI kernels of the best checkpoint, its predictions of the val images and the run"
   BEST="$(best_checkpoint liMnv2_liAspp_shapes)" || die "no best checkpoint recorded"
   "$PYTHON" "$REPO_ROOT/tools/visualize_li.py" --checkpoint_path "$BEST" \
     --config_file "$LI_CFG" --output_dir "$OUT/li_figures" \
     > "$OUT/logs/visualize_li.log" 2>&1 \
     || { tail -n 5 "$OUT/logs/visualize_li.log" >&2; die "tools/visualize_li.py failed"; }
   echo "LI figures in $OUT/li_figures"
+  run_logged "$OUT/logs/predict.log" \
+    "$PYTHON" "$REPO_ROOT/predict.py" --config_file "$LI_CFG" "${PROGRAM_ARGS[@]}" \
+    --checkpoint_path "$BEST" --images "$OUT/dataset/raw/JPEGImages/val_*.jpg" \
+    --output_dir "$OUT/predictions"
+  run_logged "$OUT/logs/plot_run.log" \
+    "$PYTHON" "$REPO_ROOT/tools/plot_run.py" "$OUT/snapshots/liMnv2_liAspp_shapes"
   echo "li_done" >> "$MARKER"
 fi
 

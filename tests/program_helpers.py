@@ -147,13 +147,13 @@ def save_model_checkpoint(config_file, prefix, flags=(), global_step=None,
   random weights at ``prefix`` (``prefix-<global_step>`` when given) without
   training; returns the checkpoint path."""
   import tensorflow.compat.v1 as tf
-  from libs.datasets import data_generator
   from li_models import model
   from li_programs import config as config_lib
+  from li_programs import dataset_info
   from li_models import model_config
 
   cfg = config_lib.load_config(config_file, 'test', list(flags), notify=None)
-  num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
+  num_classes = dataset_info.descriptor_of(cfg).num_classes
   crop = list(cfg.eval_crop_size)
   options = model_config.model_options_from_config(cfg, num_classes, crop)
   os.makedirs(os.path.dirname(prefix), exist_ok=True)
@@ -166,3 +166,27 @@ def save_model_checkpoint(config_file, prefix, flags=(), global_step=None,
       sess.run(tf.global_variables_initializer())
       return saver.save(sess, prefix, global_step=global_step,
                         write_meta_graph=False, write_state=False)
+
+
+def spread_logits(checkpoint, gain=20.0):
+  """Rewrites the logits weights of a randomly initialised ``checkpoint``
+  so that its labels vary over the image: each class's weights lose their
+  mean over the input channels (which, on the non-negative features of a
+  random network, hands every pixel to one class) and grow by ``gain``."""
+  import numpy as np
+  import tensorflow.compat.v1 as tf
+  reader = tf.train.load_checkpoint(checkpoint)
+  dtypes = reader.get_variable_to_dtype_map()
+  with tf.Graph().as_default():
+    variables = {}
+    for name in sorted(reader.get_variable_to_shape_map()):
+      value = reader.get_tensor(name)
+      if name.startswith('logits/') and name.endswith('/weights'):
+        value = gain * (value - value.mean(axis=2, keepdims=True))
+      variables[name] = tf.Variable(np.asarray(value), name=name,
+                                    dtype=dtypes[name])
+    saver = tf.train.Saver(variables)
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      saver.save(sess, checkpoint, write_meta_graph=False, write_state=False)
+  return checkpoint

@@ -205,6 +205,16 @@ def build_summary(runs, output_dir, wall_seconds, figures, reused=None):
         run.test_dir, 'boundary_result.txt'))
     lines.append('  test plots       %s (%d images)' % (
         os.path.join(run.test_dir, 'plots'), len(run.plots)))
+    lines.append('  test metrics     %s' % ', '.join(
+        os.path.join(run.test_dir, n) for n in (
+            'metrics.json', 'per_class_iou.csv', 'confusion_matrix.png')))
+    run_plot = os.path.join(run.root, 'run_plot.png')
+    if os.path.isfile(run_plot):
+      lines.append('  run plot         %s' % run_plot)
+  predictions = os.path.join(output_dir, 'predictions')
+  if os.path.isdir(predictions):
+    lines.append('  predict.py       %s (<name>.png, color/, overlay/)'
+                 % predictions)
   li_dir = os.path.join(output_dir, 'li_figures')
   if os.path.isdir(li_dir):
     lines.append('  LI figures       %s' % ', '.join(

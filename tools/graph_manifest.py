@@ -37,6 +37,7 @@ if __name__ == '__main__':  # quiet deprecation notices of the imports below
 from libs.datasets import data_generator  # noqa: E402
 from li_models import model  # noqa: E402
 from li_programs import config as config_lib  # noqa: E402
+from li_programs import dataset_info  # noqa: E402
 from li_models import model_config  # noqa: E402
 from libs.core import tf_compat  # noqa: E402
 
@@ -61,7 +62,7 @@ def build_model_graph(cfg, mode):
   if mode not in MODES:
     raise ValueError('mode must be one of %s, got %r'
                      % (', '.join(MODES), mode))
-  num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
+  num_classes = dataset_info.descriptor_of(cfg).num_classes
   crop_size = list(cfg.eval_crop_size if mode == 'test'
                    else cfg.train_crop_size)
   if len(crop_size) != 2:

@@ -25,6 +25,7 @@ if __name__ == '__main__':  # quiet deprecation notices of the imports below
 
 from libs.datasets import data_generator  # noqa: E402
 from li_programs import config as config_lib  # noqa: E402
+from li_programs import dataset_info  # noqa: E402
 from li_models import model_config  # noqa: E402
 from li_models import model_stats  # noqa: E402
 from libs.core import tf_compat  # noqa: E402
@@ -44,7 +45,7 @@ SHIPPED = (
 def config_flops_and_params(config_file, argv=()):
   """(FLOPs, trainable params, eval crop) of the test graph of a config."""
   cfg = config_lib.load_config(config_file, 'test', list(argv))
-  num_classes = data_generator.get_descriptor(cfg.dataset).num_classes
+  num_classes = dataset_info.descriptor_of(cfg).num_classes
   options = model_config.model_options_from_config(cfg, num_classes,
                                                    cfg.eval_crop_size)
   flops, params = model_stats.count_flops_and_params(options,

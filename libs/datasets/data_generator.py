@@ -85,7 +85,9 @@ def dataset_names():
 def get_descriptor(dataset_name):
   """Returns the DatasetDescriptor of `dataset_name` or raises DatasetError."""
   if dataset_name not in _DATASETS_INFORMATION:
-    raise DatasetError('dataset %r is not supported; allowed values: %s'
+    raise DatasetError('dataset %r is not supported; allowed values: %s '
+                       '(or describe your own with num_classes and '
+                       'ignore_label in the config\'s [data])'
                        % (dataset_name, ', '.join(dataset_names())))
   return _DATASETS_INFORMATION[dataset_name]
 
@@ -198,7 +200,8 @@ class Dataset(object):
                is_training=False,
                should_shuffle=False,
                should_repeat=False,
-               seed=None):
+               seed=None,
+               descriptor=None):
     """Checks the arguments and finds the split's files.
 
     Args:
@@ -208,6 +211,8 @@ class Dataset(object):
       batch_size: samples per batch (> 0).
       crop_size: [crop_height, crop_width].
       seed: optional seed for shuffling and the random augmentation.
+      descriptor: the DatasetDescriptor of a dataset that is not built in
+        (default: ``get_descriptor(dataset_name)``).
       The other arguments are those of
       input_preprocess.preprocess_image_and_label.
 
@@ -215,7 +220,7 @@ class Dataset(object):
       DatasetError: unknown dataset or split, missing directory, no files,
         invalid batch or crop size.
     """
-    descriptor = get_descriptor(dataset_name)
+    descriptor = descriptor or get_descriptor(dataset_name)
     sizes = descriptor.splits_to_sizes
     if sizes is not None and split_name not in sizes:
       raise DatasetError('split %r is not a split of %s; allowed values: %s'

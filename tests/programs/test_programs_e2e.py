@@ -177,6 +177,9 @@ def test_train_interrupt_resume_validate_test(env, capsys):
   flops, params = [int(v) for v in re.findall(
       r'\d+', open(flops_file).read())]
   assert flops > 10 ** 7
+  record = json.load(open(os.path.join(os.path.dirname(flops_file),
+                                       'run.json')))
+  assert '--calculate_model_flops_and_params' in record['arguments']
   reference = os.path.join(REFERENCE_GRAPHS_DIR,
                            'ADE20K__liMnv2_liAspp__test.json')
   # Same network as the published ADE20K one, with 5 instead of 151
@@ -337,6 +340,8 @@ def test_original_folder_flags(env, model_checkpoints, tmp_path, capsys):
   assert test_prog.main([
       '--config_file', env['config'], '--checkpoint_dir', str(ckpt_dir),
       '--checkpoint_name', 'model.ckpt-3', '--test_resdir', res_dir]) == 0
-  assert sorted(os.listdir(res_dir)) == ['test_result.mat', 'test_result.txt']
+  assert sorted(os.listdir(res_dir)) == [
+      'confusion_matrix.png', 'metrics.json', 'per_class_iou.csv',
+      'run.json', 'test_result.mat', 'test_result.txt']
   assert not os.path.exists(os.path.join(env['root'], 'snap', 'tiny',
                                          'test', 'model.ckpt-3'))

@@ -6,6 +6,8 @@ every output exists and is well formed, that a second run refuses to mix
 its outputs with the first, and that --compare reuses the LI run and adds
 the baseline.
 """
+import csv
+import json
 import os
 import re
 import subprocess
@@ -94,6 +96,7 @@ def _check_run(out, name):
   assert mat['hist_total'].shape == (5, 5)
   miou, acc = mat['miou'].item(), mat['acc'].item()
   assert float(match.group(1)) == pytest.approx(100 * miou, abs=0.006)
+  _check_readable_results(root, test_dir, mat)
   plots = os.listdir(os.path.join(test_dir, 'plots'))
   assert len(plots) == 2 and all(p.endswith('_plot.png') for p in plots)
   for plot in plots:
@@ -110,6 +113,30 @@ def _check_run(out, name):
   assert 0 < bmat['hist_boundary'].sum() < bmat['hist_total'].sum()
   assert bmat['boundary_width'].item() == 5
   return miou, acc, bmat['boundary_miou'].item()
+
+
+def _check_readable_results(root, test_dir, mat):
+  """metrics.json, per_class_iou.csv and the confusion PNG of test.py and
+  validate.py, and the run.json of every program."""
+  metrics = json.load(open(os.path.join(test_dir, 'metrics.json')))
+  assert metrics['miou'] == pytest.approx(mat['miou'].item())
+  assert metrics['pixel_accuracy'] == pytest.approx(mat['acc'].item())
+  assert [c['name'] for c in metrics['per_class']] == [
+      'background', 'disc', 'square', 'triangle', 'cross']
+  rows = list(csv.DictReader(open(os.path.join(test_dir,
+                                               'per_class_iou.csv'))))
+  assert [r['name'] for r in rows] == [c['name'] for c in
+                                       metrics['per_class']]
+  _png_ok(os.path.join(test_dir, 'confusion_matrix.png'))
+  val = json.load(open(os.path.join(root, 'val', 'metrics.json')))
+  assert len(val['checkpoints']) == 3 and val['best']['miou'] is not None
+  assert os.path.isfile(os.path.join(root, 'val', 'per_class_iou.csv'))
+  for folder, program in ((os.path.join(root, 'train'), 'train.py'),
+                          (os.path.join(root, 'val'), 'validate.py'),
+                          (test_dir, 'test.py')):
+    record = json.load(open(os.path.join(folder, 'run.json')))
+    assert record['program'] == program and record['exit_status'] == 0
+    assert record['end_time'] and record['config']['dataset']
 
 
 def _summary_value(text, row, column):
@@ -142,6 +169,17 @@ def test_demo_pipeline_reduced(tmp_path):
   assert table.count('/lateral_inhibition ') == 6, table
   for name in (demo_report.LEARNING_CURVE_PNG, demo_report.PREDICTIONS_PNG):
     _png_ok(os.path.join(out, 'figures', name))
+  # predict.py on the val images, and the run plot.
+  predictions = os.path.join(out, 'predictions')
+  for name in ('val_00000', 'val_00001'):
+    labels = np.asarray(Image.open(os.path.join(predictions, name + '.png')))
+    assert labels.shape == (33, 33) and labels.max() < 5
+    colours = Image.open(os.path.join(predictions, 'color', name + '.png'))
+    assert colours.size == (33, 33) and colours.mode == 'RGB'
+    assert os.path.isfile(os.path.join(predictions, 'overlay', name + '.jpg'))
+  assert json.load(open(os.path.join(predictions, 'run.json')))[
+      'exit_status'] == 0
+  _png_ok(os.path.join(out, 'snapshots', LI_NAME, 'run_plot.png'))
 
   summary = open(os.path.join(out, demo_report.SUMMARY_TXT)).read()
   assert summary in stdout
@@ -152,8 +190,9 @@ def test_demo_pipeline_reduced(tmp_path):
   assert _summary_value(summary, 'boundary mIoU (5 px)', 0) == \
       '%.2f' % (100 * boundary)
   for where in ('dataset', 'checkpoints', 'val results', 'test results',
-                'boundary results', 'test plots', 'LI figures',
-                'learning curve', 'predictions', 'logs'):
+                'boundary results', 'test plots', 'test metrics',
+                'run plot', 'predict.py', 'LI figures', 'learning curve',
+                'predictions', 'logs'):
     assert re.search(r'^\s+%s\s+%s' % (where, re.escape(out)), summary,
                      re.M), where
   assert '==> [8/8] summary' in stdout

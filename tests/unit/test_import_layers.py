@@ -25,7 +25,8 @@ ALLOWED = {
                       'dataset_generation'),
 }
 PROJECT_ROOTS = ('libs', 'li_utils', 'li_models', 'li_programs', 'tools',
-                 'dataset_generation', 'train', 'validate', 'test')
+                 'dataset_generation', 'train', 'validate', 'test',
+                 'predict')
 _SKIP_DIRS = ('tests', 'docs', 'runners', 'config')
 
 

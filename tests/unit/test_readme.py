@@ -4,6 +4,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO_ROOT
 
 
@@ -37,7 +39,8 @@ def test_readme_commands_name_real_files_targets_and_flags():
   with open(os.path.join(REPO_ROOT, 'Makefile')) as f:
     targets = set(re.findall(r'^([a-z][\w-]*):', f.read(), re.M))
   known_flags = set(config_schema.OPTIONS_BY_NAME) | {
-      'config_file', 'mode', 'output', 'checkpoint_path', 'output_dir'}
+      'config_file', 'mode', 'output', 'checkpoint_path', 'output_dir',
+      'images', 'formats'}
   lines = _bash_lines()
   assert any(line.startswith('make demo') for line in lines)
   assert any(line.startswith('make test') for line in lines)
@@ -52,3 +55,43 @@ def test_readme_commands_name_real_files_targets_and_flags():
       flag = re.match(r'^--(no)?(\w+)', word)
       if flag and ('.py' in line or 'runners/' in line):
         assert flag.group(2) in known_flags, (word, line)
+
+
+def _run_block(block, cwd):
+  env = dict(os.environ, PYTHONPATH=REPO_ROOT, TF_CPP_MIN_LOG_LEVEL='2')
+  return subprocess.run([sys.executable, '-c', block], cwd=cwd, env=env,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        universal_newlines=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_predictor_example_runs_verbatim(tmp_path):
+  """The Predictor example, in a folder laid out as `make demo` leaves it
+  (a checkpoint of the demo config with seeded random weights)."""
+  import program_helpers as h
+  from dataset_generation import make_synthetic_shapes
+  blocks = [b for b in _python_blocks() if 'Predictor.from_config' in b]
+  assert len(blocks) == 1, 'README lost its Predictor example'
+  demo = tmp_path / 'demo_output'
+  make_synthetic_shapes.write_dataset(str(demo / 'dataset' / 'raw'), 1, 1,
+                                      97, 97, seed=0)
+  config = os.path.join(REPO_ROOT, 'config', 'demo',
+                        'liMnv2_liAspp_shapes.ini')
+  h.save_model_checkpoint(config, str(demo / 'snapshots' /
+                                      'liMnv2_liAspp_shapes' / 'train' /
+                                      'model.ckpt'), global_step=700)
+  result = _run_block(blocks[0], str(tmp_path))
+  assert result.returncode == 0, result.stderr[-3000:]
+  shape, names = result.stdout.strip().splitlines()[-1].split(') ', 1)
+  assert shape == '(97, 97'
+  assert set(eval(names)) <= {'background', 'disc', 'square', 'triangle',
+                              'cross'}
+
+
+@pytest.mark.slow
+def test_keras_layer_example_runs_verbatim(tmp_path):
+  blocks = [b for b in _python_blocks() if 'LateralInhibition(' in b]
+  assert len(blocks) == 1, 'README lost its Keras layer example'
+  result = _run_block(blocks[0], str(tmp_path))
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert result.stdout.strip().splitlines()[-1] == '(1, 1, 16, 1)'

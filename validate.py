@@ -293,6 +293,7 @@ def main(argv):
   cfg = cli.load_program_config('val', argv)
   original_notes.print_notes('validate.py', cfg)
   dirs = run_folders.program_dirs(cfg)
+  run_folders.check_folders(dirs)  # before run.json goes into dirs.val
   names = dataset_info.class_names_of(cfg)
   run_record.start('validate.py', dirs.val, cfg, argv)
   usable = _checkpoints_to_score(dirs)

@@ -15,6 +15,7 @@ import pytest
 import program_helpers as h
 from li_programs import cli
 from li_programs import result_files
+from li_programs import run_record
 from li_programs import train_checkpoints
 
 pytestmark = pytest.mark.slow
@@ -49,9 +50,12 @@ def _absolute_state(train_dir):
 
 
 def _files(folder):
+  """The contents of the folder's files but the run records (run.json and
+  its history), which every program start writes."""
   return {name: open(os.path.join(folder, name), 'rb').read()
           for name in os.listdir(folder)
-          if os.path.isfile(os.path.join(folder, name))}
+          if os.path.isfile(os.path.join(folder, name)) and
+          name not in (run_record.RUN_JSON, run_record.RUN_HISTORY)}
 
 
 @pytest.fixture(scope='module')

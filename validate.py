@@ -66,15 +66,22 @@ class ScoreRecorder(object):
   def __init__(self, val_dir, writer, summary_fn):
     self.val_dir = val_dir
     self.paths, self.mious = [], []
+    self._ours = result_files.read_val_mious_ours(val_dir)
     self._writer = writer
     self._summary_fn = summary_fn
 
-  def add(self, path, miou):
+  def add(self, path, miou, miou_ours=None):
+    """``miou_ours``: this project's mIoU where it differs from ``miou``
+    (``metrics.reported_miou``)."""
     self.paths.append(path)
     self.mious.append(miou)
+    self._ours.pop(path, None)
+    if miou_ours is not None:
+      self._ours[path] = miou_ours
     all_paths, all_mious = _merge_previous(self.val_dir, self.paths,
                                            self.mious)
-    result_files.write_val_results(self.val_dir, all_paths, all_mious)
+    result_files.write_val_results(self.val_dir, all_paths, all_mious,
+                                   self._ours)
     step = train_checkpoints.global_step_of(path)
     self._writer.add_summary(self._summary_fn(miou),
                              step if step is not None else len(self.paths))
@@ -139,9 +146,15 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder_factory):
           continue
         hist, _, _ = evaluation.run_evaluation(
             sess, eval_graph, desc=os.path.basename(path))
-        miou = metrics.metrics_from_hist(hist, scored).miou
-        recorder.add(path, miou)
-        print('%s mIoU: %.2f%%' % (path, 100.0 * miou))
+        # ADE20K: the original's mIoU (which picks the best), ours beside.
+        reported = metrics.reported_miou(
+            hist, eval_graph.ignore_label,
+            metrics.metrics_from_hist(hist, scored).miou)
+        if reported.original_crashes:
+          _note(metrics.ORIGINAL_CRASH_NOTE[len('note: '):])
+        recorder.add(path, reported.headline, reported.ours)
+        print('%s mIoU: %s' % (path, result_files.format_miou(
+            reported.headline, reported.ours)))
         sys.stdout.flush()
     writer.close()
   return recorder, damaged

@@ -26,6 +26,8 @@ _DEFAULTS = collections.OrderedDict([
     ('image_pooling_crop_size', None),
     ('image_pooling_stride', (1, 1)),
     ('aspp_with_batch_norm', True),
+    # Kept for the original's command lines; the ASPP branches are
+    # separable either way, as the original's (li_models/dpn.py).
     ('aspp_with_separable_conv', True),
     ('multi_grid', None),
     ('decoder_output_stride', None),

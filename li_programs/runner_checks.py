@@ -23,7 +23,6 @@ import sys
 from li_programs import config as config_lib
 from li_programs import flag_parsing
 from li_programs import run_folders
-from li_programs import train_checkpoints
 
 REPO_ROOT = config_lib.REPO_ROOT
 DEFAULT_SNAPSHOTS = os.path.join(os.path.dirname(os.path.realpath(REPO_ROOT)),
@@ -42,9 +41,18 @@ def check_dataset(cfg):
 
 
 def visible_gpus():
-  """Number of GPUs TensorFlow sees."""
-  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
-  return len(tf.config.experimental.list_physical_devices('GPU'))
+  """Number of GPUs TensorFlow sees (TensorFlow's start-up messages on
+  stderr are dropped: the runner prints one line about it)."""
+  saved = os.dup(2)
+  devnull = os.open(os.devnull, os.O_WRONLY)
+  try:
+    os.dup2(devnull, 2)
+    import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+    return len(tf.config.experimental.list_physical_devices('GPU'))
+  finally:
+    os.dup2(saved, 2)
+    os.close(saved)
+    os.close(devnull)
 
 
 def training_clones(num_gpus, train_batch_size):
@@ -74,7 +82,9 @@ def rerooted_checkpoint(path, snapshots):
 
 
 def _initial_checkpoint_exists(path):
-  return train_checkpoints.checkpoint_exists(path) or os.path.isfile(path)
+  # A V2 checkpoint (path.index), or a file of that name; TensorFlow is not
+  # imported for this.
+  return os.path.isfile(path + '.index') or os.path.isfile(path)
 
 
 def plan_training(config_file, args, snapshots=None, num_gpus=None):

@@ -146,8 +146,8 @@ def test_result_files_carry_our_miou_beside_the_original(tmp_path):
   assert text == ("mIoU: 55.56%, acc: 75.00% (mIoU by the original's "
                   'computation; 66.67% without its spare class)\n')
   mat = scipy.io.loadmat(os.path.join(out, 'test_result.mat'))
-  assert float(mat['miou']) == pytest.approx(5.0 / 9.0)
-  assert float(mat['miou_ours']) == pytest.approx(2.0 / 3.0)
+  assert mat['miou'].item() == pytest.approx(5.0 / 9.0)
+  assert mat['miou_ours'].item() == pytest.approx(2.0 / 3.0)
   val = str(tmp_path / 'val')
   result_files.write_val_results(val, ['/t/model.ckpt-1', '/t/model.ckpt-2'],
                                  [5.0 / 9.0, 0.5],

@@ -98,27 +98,18 @@ snapshot_dataset() {
     || die "no snapshot folder known for config/$1"
 }
 
-# snapshot_args DATASET_FOLDER: with LI_SNAPSHOTS set, the flag that moves
-# the results to $LI_SNAPSHOTS/<dataset> (the original wrote them beside the
-# snapshots); one per line, nothing without LI_SNAPSHOTS.
-snapshot_args() {
-  if [ -n "${LI_SNAPSHOTS:-}" ]; then
-    echo "--snapshot_root=$LI_SNAPSHOTS/$(snapshot_dataset "$1")"
-  fi
-}
-
 # train_validate_test DATASET_FOLDER [ARGS...]: trains LI_CONFIG (default
 # the original's choice, TRAINED_CONFIG) with one tower per GPU, then
 # validates every checkpoint and tests the best one on val.
 train_validate_test() {
   local folder="$1" name="${LI_CONFIG:-$TRAINED_CONFIG}"
   shift
-  local cfg plan line clones="" gpus="" args=()
+  local cfg dataset plan line clones="" gpus="" args=()
   cfg="$(config_file "$folder" "$name")" || exit 2
-  snapshot_dataset "$folder" > /dev/null || exit 2
-  while IFS= read -r line; do
-    [ -n "$line" ] && args+=("$line")
-  done < <(snapshot_args "$folder")
+  dataset="$(snapshot_dataset "$folder")" || exit 2
+  # LI_SNAPSHOTS moves the outputs beside those snapshots, as the default
+  # snapshot_root of the shipped configs lies beside the default snapshots.
+  [ -n "${LI_SNAPSHOTS:-}" ] && args+=(--snapshot_root="$LI_SNAPSHOTS/$dataset")
   args+=("$@")
   plan="$(runner_checks ${LI_SNAPSHOTS:+--snapshots "$LI_SNAPSHOTS"} \
            train "$cfg" ${args[@]+"${args[@]}"})" || exit 2
@@ -169,16 +160,16 @@ evaluate_published() {
   local folder="$1"
   shift
   local dataset snapshots="${LI_SNAPSHOTS:-$DEFAULT_SNAPSHOTS}" names=() row
-  local configs=() checkpoints=() i line args=()
+  local configs=() checkpoints=() i args=()
   dataset="$(snapshot_dataset "$folder")" || exit 2
   if [ -n "${LI_CONFIG:-}" ]; then
     names=("$LI_CONFIG")
   else
     for row in "${PUBLISHED_MODELS[@]}"; do names+=("${row%% *}"); done
   fi
-  while IFS= read -r line; do
-    [ -n "$line" ] && args+=("$line")
-  done < <(snapshot_args "$folder")
+  # The results go beside the snapshots, as the original's (the shipped
+  # configs' snapshot_root is <default snapshots>/<dataset>).
+  [ -n "${LI_SNAPSHOTS:-}" ] && args+=(--snapshot_root="$LI_SNAPSHOTS/$dataset")
   args+=("$@")
   # Every checkpoint and dataset first: no model is tested when one is missing.
   local cfg ckpt

@@ -121,13 +121,21 @@ def test_evaluate_runner_tests_both_published_models(published_tree):
     results = _results(published_tree, name)
     assert len(results) == 1, name
     assert open(results[0]).read().startswith('mIoU: ')
-  # From any other folder too, one model chosen by LI_CONFIG.
+  # From any other folder too, one model chosen by LI_CONFIG, the
+  # snapshots (and the results) in LI_SNAPSHOTS.
   for name, _ in PUBLISHED:
     for path in _results(published_tree, name):
       os.remove(path)
+  moved = os.path.join(published_tree, 'elsewhere')
+  if not os.path.islink(moved):
+    os.symlink(os.path.join(published_tree, 'LI-Convs-snapshots'), moved)
   proc = _bash([os.path.join(runners, 'evaluate_celebaMask.sh')] +
-               SMALL_EVAL, published_tree, {'LI_CONFIG': 'liMnv2_liAspp'})
+               SMALL_EVAL, published_tree,
+               {'LI_CONFIG': 'liMnv2_liAspp', 'LI_SNAPSHOTS': moved})
   assert proc.returncode == 0, proc.stderr[-3000:]
+  assert ('on %s/LI_models/celeba_mask/LI-MNV2_LI-ASPP/model.ckpt' % moved
+          in proc.stdout)
+  assert ('(%s/celeba_mask/liMnv2_liAspp/test/' % moved) in proc.stdout
   assert len(_results(published_tree, 'liMnv2_liAspp')) == 1
   assert not _results(published_tree, 'liResnet50_liAspp_dcd')
 

@@ -78,6 +78,7 @@ def test_program_resolves_ini_paths_from_runners(tmp_path):
 
 def test_missing_keys_take_the_original_flag_defaults(config):
   _edit(config, 'max_to_keep = 20\n', '')
+  _edit(config, 'li_location_for_expanded_conv = after_expansion', '')
   # The tiny config now sets none of these keys.
   text = open(config).read()
   for key in ('li_location_for_expanded_conv', 'li_resnet_option',

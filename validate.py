@@ -8,8 +8,8 @@ its ``checkpoint`` state lists, read relative to the folder, and the
 TensorFlow lists only the newest) on ``val_split`` and records its mIoU in
 ``val/`` (event file, ``val_result.mat``, ``val_result.txt``,
 ``val_scored.json``; every metric and the per-class IoU in ``metrics.json``
-and ``per_class_iou.csv``; the run in ``run.json``), rewriting the records after every checkpoint so that
-nothing scored is lost if a later one fails.  Records of checkpoints scored
+and ``per_class_iou.csv``; the run in ``run.json``), rewriting the records
+after every checkpoint so that nothing scored is lost if a later one fails.  Records of checkpoints scored
 by earlier runs stay in the files, and a checkpoint an earlier run scored
 with the same settings is not scored again (li_programs/val_records), so a
 run stopped by SIGTERM or Ctrl-C (it says what it kept) continues where it
@@ -95,6 +95,7 @@ class ScoreRecorder(object):
     self.val_dir = val_dir
     self.paths, self.mious = [], []
     self.new = 0
+    self._ours = result_files.read_val_mious_ours(val_dir)
     self._writer = self._summary_fn = None
     self._store = scored_store
     self._tables = tables  # result_tables.ValTables
@@ -108,17 +109,23 @@ class ScoreRecorder(object):
     self.paths.append(path)
     self.mious.append(miou)
 
-  def add(self, path, miou, digest=None, hist=None, seg_metrics=None,
-          engine=None):
+  def add(self, path, miou, digest=None, miou_ours=None, hist=None,
+          seg_metrics=None, engine=None):
     """A new score; ``digest``: val_records.index_digest of the checkpoint
-    as restored; ``hist``, ``seg_metrics``, ``engine`` go to the tables."""
+    as restored; ``miou_ours``: this project's mIoU where it differs from
+    ``miou`` (``metrics.reported_miou``); ``hist``, ``seg_metrics``,
+    ``engine`` go to the tables."""
     if self._tables is not None and hist is not None:
       self._tables.add(path, hist, seg_metrics, engine=engine)
     self.keep(path, miou)
     self.new += 1
+    self._ours.pop(path, None)
+    if miou_ours is not None:
+      self._ours[path] = miou_ours
     all_paths, all_mious = _merge_previous(self.val_dir, self.paths,
                                            self.mious)
-    result_files.write_val_results(self.val_dir, all_paths, all_mious)
+    result_files.write_val_results(self.val_dir, all_paths, all_mious,
+                                   self._ours)
     if self._store is not None:
       self._store.add(path, miou, digest)
     step = train_checkpoints.global_step_of(path)
@@ -204,10 +211,16 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder, skip=(), stop=None):
             sess, eval_graph, desc=os.path.basename(path),
             on_sample=check_stop)
         seg_metrics = metrics.metrics_from_hist(hist, scored)
-        miou = seg_metrics.miou
-        recorder.add(path, miou, digest, hist, seg_metrics,
+        # ADE20K: the original's mIoU (which picks the best), ours beside.
+        reported = metrics.reported_miou(hist, eval_graph.ignore_label,
+                                         seg_metrics.miou)
+        if reported.original_crashes:
+          _note(metrics.ORIGINAL_CRASH_NOTE[len('note: '):])
+        recorder.add(path, reported.headline, digest, reported.ours, hist,
+                     seg_metrics._replace(miou=reported.headline),
                      evaluation.engine_of(eval_graph))
-        print('%s mIoU: %.2f%%' % (path, 100.0 * miou))
+        print('%s mIoU: %s' % (path, result_files.format_miou(
+            reported.headline, reported.ours)))
         sys.stdout.flush()
     writer.close()
   return damaged

@@ -1,8 +1,12 @@
 """Builds DeepLab TFRecords for ADE20K (SceneParsing, ADEChallengeData2016).
 
 Each ``*.jpg`` of an image folder is paired with the ``.png`` of the same name
-in its label folder. Records are written in sorted file order, so a build is
-reproducible (training shuffles at read time).
+in its label folder. As in the original, the image list is shuffled before it
+is cut into shards: ADE20K's file numbers follow scene categories, so sorted
+shards would feed one scene after another through training's 100-sample
+shuffle buffer. The original's shuffle was unseeded; here it is seeded with
+``SHUFFLE_SEED`` (0), so two builds of the same folder write identical
+shards.
 
   python dataset_generation/build_ade20k_data.py \
     --train_image_folder ADEChallengeData2016/images/training \
@@ -14,6 +18,7 @@ reproducible (training shuffles at read time).
 import argparse
 import glob
 import os
+import random
 import sys
 
 if __package__ in (None, ''):  # Run as a file: make the repo importable.
@@ -23,6 +28,8 @@ if __package__ in (None, ''):  # Run as a file: make the repo importable.
 from dataset_generation import build_data  # pylint: disable=g-import-not-at-top
 
 _ROOT = './ADEChallengeData2016'
+# Seed of the image-list shuffle (the original's was unseeded).
+SHUFFLE_SEED = 0
 
 
 def parse_args(argv=None):
@@ -43,7 +50,8 @@ def parse_args(argv=None):
 
 
 def split_examples(image_folder, label_folder, image_flag, label_flag):
-  """[(name, image_path, label_path)] of the *.jpg images in image_folder."""
+  """[(name, image_path, label_path)] of the *.jpg images in image_folder,
+  in an order shuffled with SHUFFLE_SEED (the same for the same names)."""
   for flag, folder in ((image_flag, image_folder), (label_flag, label_folder)):
     if not os.path.isdir(folder):
       raise build_data.BuildError('--%s: folder not found: %s'
@@ -58,6 +66,7 @@ def split_examples(image_folder, label_folder, image_flag, label_flag):
     name = os.path.splitext(os.path.basename(image_path))[0]
     examples.append((name, image_path,
                      os.path.join(label_folder, name + '.png')))
+  random.Random(SHUFFLE_SEED).shuffle(examples)
   return examples
 
 

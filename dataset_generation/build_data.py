@@ -196,7 +196,8 @@ def write_split(split, examples, output_dir, num_shards=4, stream=None):
           for name, image_path, label_path in examples[
               shard * per_shard:(shard + 1) * per_shard]:
             example = make_example(name, image_path, label_path)
-            writer.write(example.SerializeToString())
+            # Deterministic: two builds of the same files are the same bytes.
+            writer.write(example.SerializeToString(deterministic=True))
             bar.update()
   except BaseException:
     for temp in temps:

@@ -88,10 +88,10 @@ def _separable_branch(features, depth, rate, options, li_branch,
         features, depth, rate=rate, weight_decay=weight_decay, scope=scope,
         **li_placement.dpn_li_kwargs(options, li_branch, bn_params,
                                      weight_decay))
-  if options.aspp_with_separable_conv:
-    return utils.split_separable_conv2d(features, depth, rate=rate,
-                                        weight_decay=weight_decay, scope=scope)
-  return conv_layers.conv2d(features, depth, 3, rate=rate, scope=scope)
+  # Separable whatever aspp_with_separable_conv says, as the original's
+  # branches (which never read it).
+  return utils.split_separable_conv2d(features, depth, rate=rate,
+                                      weight_decay=weight_decay, scope=scope)
 
 
 def _aspp(features, options, crop_size, weight_decay, is_training,

@@ -16,6 +16,9 @@ from li_models import registry
 # L2 strength of backbone LI weights (li_with_weight_regularizer); the DPN
 # uses the model weight decay.
 BACKBONE_LI_WEIGHT_DECAY = 0.0001
+# BatchNorm decay of the LI layers in a ResNet (li_with_batch_norm): the
+# original passes it explicitly, over the ResNet's own 0.95.
+RESNET_LI_BATCH_NORM_DECAY = 0.997
 
 _ACTIVATIONS = {'relu': tf.nn.relu, 'relu6': tf.nn.relu6, 'none': None,
                 None: None}
@@ -86,9 +89,8 @@ def mobilenet_block_li_kwargs(options, batch_norm_params):
                   registry.MNV2_LI_OPTIONS)
   if options.li_backbone_option_mnv2 in registry.UNVERIFIED_MNV2_OPTIONS:
     tf.logging.warning(
-        'li_backbone_option_mnv2=%s is not in the reference graphs read off '
-        'the original; its placement (blocks %s) is our reading and may not '
-        'load checkpoints trained with the original code',
+        'li_backbone_option_mnv2=%s: the original stops with a ValueError '
+        'for it; its placement here (blocks %s) is our reading',
         options.li_backbone_option_mnv2,
         registry.MNV2_LI_BLOCKS[options.li_backbone_option_mnv2])
   kwargs = backbone_li_kwargs(options, batch_norm_params)
@@ -109,13 +111,16 @@ def resnet_unit_li_kwargs(options, units_per_block, batch_norm_params):
 
   Args:
     units_per_block: {'block<b>': number of units}.
+    batch_norm_params: the ResNet's BatchNorm arguments; the LI layers'
+      BatchNorm takes them with decay RESNET_LI_BATCH_NORM_DECAY.
   """
   backbone = registry.backbone(options.model_variant)
   if not (backbone.li and backbone.family == 'resnet'):
     return {}
   mo.check_choice('li_resnet_option', options.li_resnet_option,
                   registry.RESNET_LI_OPTIONS)
-  kwargs = backbone_li_kwargs(options, batch_norm_params)
+  kwargs = backbone_li_kwargs(
+      options, dict(batch_norm_params, decay=RESNET_LI_BATCH_NORM_DECAY))
   kwargs['li_location'] = options.li_resnet_bottleneck_pos
   placement = {}
   units_of_option = registry.RESNET_LI_UNITS[options.li_resnet_option]

@@ -146,16 +146,21 @@ def multi_scale_logits(images, model_options, image_pyramid=None,
   outputs = {name: {} for name in options.outputs_to_num_classes}
   with tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):
     for scale in pyramid:
+      pool_crop = options.image_pooling_crop_size
       if scale != 1.0:
         scaled_size = [utils.scale_dimension(crop_h, scale),
                        utils.scale_dimension(crop_w, scale)]
         scaled_images = utils.resize_bilinear(images, scaled_size,
                                               images.dtype)
         scaled_crop = (scaled_size if options.crop_size is not None else None)
+        if pool_crop and options.crop_size is not None:
+          # As the original: the image pooling window scales with the input.
+          pool_crop = [utils.scale_dimension(d, scale) for d in pool_crop]
       else:
         scaled_images = images
         scaled_crop = options.crop_size
-      scale_options = options._replace(crop_size=scaled_crop)
+      scale_options = options._replace(crop_size=scaled_crop,
+                                       image_pooling_crop_size=pool_crop)
       logits = _get_logits(scaled_images, scale_options, weight_decay,
                            tf.AUTO_REUSE, is_training, fine_tune_batch_norm)
       for name, value in logits.items():

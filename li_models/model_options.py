@@ -26,6 +26,8 @@ _DEFAULTS = collections.OrderedDict([
     ('image_pooling_crop_size', None),
     ('image_pooling_stride', (1, 1)),
     ('aspp_with_batch_norm', True),
+    # Kept for the original's command lines; the ASPP branches are
+    # separable either way, as the original's (li_models/dpn.py).
     ('aspp_with_separable_conv', True),
     ('multi_grid', None),
     ('decoder_output_stride', None),
@@ -137,16 +139,20 @@ def _validate_li_dpn(options):
     values = getattr(options, name)
     if values is None:
       continue
-    if isinstance(values, (int, float)) or len(values) != len(rates):
+    # Entries beyond the atrous rates are left unused, as in the original
+    # (programs print a note); too few made the original fail.
+    if isinstance(values, (int, float)) or len(values) < len(rates):
       raise ValueError('%s must have one entry per atrous rate (%d for '
                        'atrous_rates=%s), got %r'
                        % (name, len(rates), ','.join(map(str, rates)), values))
-  for zone in options.li_zones_dpn or []:
+  used = len(rates)
+  for zone in (options.li_zones_dpn or [])[:used]:
     conv_ops.check_zone(zone, 'li_zones_dpn entries')
-  for std in options.li_decay_stds_dpn or []:
+  for std in (options.li_decay_stds_dpn or [])[:used]:
     if not float(std) > 0:
       raise ValueError('li_decay_stds_dpn entries must be > 0, got %r' % std)
-  _positive_int_list('li_rates_dpn', options.li_rates_dpn)
+  if options.li_rates_dpn is not None:
+    _positive_int_list('li_rates_dpn', list(options.li_rates_dpn)[:used])
   _pair('li_weight_initilizer_min_max_dpn',
         options.li_weight_initilizer_min_max_dpn)
 

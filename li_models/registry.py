@@ -68,8 +68,9 @@ DPN_VARIANTS = tuple(DPNS)
 
 # li_backbone_option_mnv2 -> inverted-residual blocks carrying LI (0 =
 # ``expanded_conv``, k = ``expanded_conv_k``), as read off the published
-# LI-Convs graphs.  Option ``i`` does not occur there; it is taken to be the
-# complement of ``h`` (the blocks after the stride-8 stage) and is unverified.
+# LI-Convs graphs.  Option ``i`` does not occur there (the original stops
+# with a ValueError for it); it is taken to be the complement of ``h`` (the
+# blocks after the stride-8 stage).
 MNV2_LI_BLOCKS = collections.OrderedDict([
     ('a', (2, 4, 5, 7, 10, 14)),
     ('b', (2, 5, 9, 12, 15)),

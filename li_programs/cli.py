@@ -9,6 +9,7 @@ import sys
 
 from li_programs import config as config_lib
 from li_programs import config_help
+from li_programs import flag_parsing
 from li_programs import run_record
 from li_programs import write_errors
 
@@ -31,38 +32,27 @@ def _misspelt_config_file_flag(argv):
   """A one-line hint when ``--config_file`` is missing but a look-alike
   (``--config-file``, ``--configfile``, ``--config``) was given."""
   for arg in argv:
-    if not arg.startswith('--'):
+    body = flag_parsing.flag_body(arg)
+    if body is None:
       continue
-    name = arg[2:].split('=', 1)[0]
-    suggestion = config_lib.flag_suggestion(name)
+    name = body.split('=', 1)[0]
+    suggestion = flag_parsing.flag_suggestion(name)
     if '--config_file' in suggestion or name in ('config', 'cfg', 'c'):
-      return 'unknown flag --%s (did you mean --config_file?)' % name
+      return 'unknown flag %s (did you mean --config_file?)' % arg.split('=')[0]
   return None
 
 
 def split_config_file(argv):
-  """Takes ``--config_file X`` / ``--config_file=X`` out of ``argv``.
+  """Takes ``--config_file X`` / ``--config_file=X`` (or one dash) out of
+  ``argv``.
 
   Returns:
     ``(config_file or None, remaining_argv)``.
   """
-  config_file, rest = None, []
-  i = 0
-  argv = list(argv)
-  while i < len(argv):
-    arg = argv[i]
-    if arg == '--config_file':
-      if i + 1 >= len(argv):
-        raise UsageError('--config_file needs a value (an .ini file)')
-      config_file = argv[i + 1]
-      i += 2
-      continue
-    if arg.startswith('--config_file='):
-      config_file = arg.split('=', 1)[1]
-    else:
-      rest.append(arg)
-    i += 1
-  return config_file, rest
+  try:
+    return flag_parsing.split_config_file(argv)
+  except config_lib.ConfigError as err:
+    raise UsageError(str(err))
 
 
 def resolve_config_file(config_file):
@@ -79,7 +69,7 @@ def resolve_config_file(config_file):
 
 def load_program_config(mode, argv):
   """Loads the config of a program run: config file plus flag overrides."""
-  if any(arg in ('-h', '--help') for arg in argv):
+  if any(flag_parsing.is_help(arg) for arg in argv):
     raise HelpRequested(config_help.format_help(mode))
   config_file, rest = split_config_file(argv)
   if not config_file:

@@ -6,10 +6,12 @@ default from ``config_schema``, then every ``--option`` given on the command
 line.  Sections that belong to other programs are still checked (known keys,
 right types) so a typo anywhere in a file is reported at once.
 
-Relative paths written in a config file resolve against the repository root,
-so the published layout (``../dataset`` and ``../LI-Convs-snapshots`` beside
-the checkout) works from any working directory; relative paths given as flags
-resolve against the current directory, as a shell user expects.
+Relative paths written in a config file resolve against ``runners/``, the
+folder the original's programs ran in, so an INI written for the original
+(``../../dataset/...``) works unchanged, and from any working directory;
+relative paths given as flags resolve against the current directory, as a
+shell user expects.  A key missing from the INI takes the original's flag
+default (``config_schema``).  Flags: ``flag_parsing``.
 """
 import ast
 import configparser
@@ -19,36 +21,23 @@ import sys
 
 from li_models import registry
 from li_programs import config_schema as schema
+from li_programs import flag_parsing
+from li_programs.config_errors import ConfigError  # noqa: F401 (re-exported)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_TRUE = ('true', 'yes', '1', 'on')
-_FALSE = ('false', 'no', '0', 'off')
+# Relative paths written in a config file resolve against this folder: the
+# original's programs ran there (``cd runners``), its INIs say ``../../``.
+CONFIG_PATH_BASE = os.path.join(os.path.realpath(REPO_ROOT), 'runners')
+_TRUE = ('true', 'yes', '1', 'on', 't')
+_FALSE = ('false', 'no', '0', 'off', 'f')
 _NONE = ('', 'none')
-
-
-class ConfigError(ValueError):
-  """A config file or command line that cannot be used; one-line message."""
+flag_suggestion = flag_parsing.flag_suggestion
+find_config_file = flag_parsing.find_config_file
 
 
 def _close_matches(word, candidates):
   matches = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
   return ' (did you mean %s?)' % ', '.join(matches) if matches else ''
-
-
-def flag_suggestion(name):
-  """`` (did you mean --x?)`` for an unknown flag name, or ''.
-
-  Dashes are read as underscores (``--config-file`` -> ``--config_file``).
-  """
-  known = list(schema.OPTIONS_BY_NAME) + ['config_file']
-  underscored = name.replace('-', '_')
-  if underscored != name and underscored in known:
-    matches = [underscored]
-  else:
-    matches = difflib.get_close_matches(underscored, known, n=3, cutoff=0.6)
-  if not matches:
-    return ''
-  return ' (did you mean %s?)' % ', '.join('--' + m for m in matches)
 
 
 def _strip_inline_comment(value):
@@ -107,10 +96,13 @@ def parse_value(option, raw, where):
 
 
 class Config(object):
-  """Options of one program: attribute access, ``to_dict()``."""
+  """Options of one program: attribute access, ``to_dict()``;
+  ``ini_keys``: the options whose value comes from the INI file (not a
+  flag, not a default)."""
 
-  def __init__(self, values, config_file, mode):
+  def __init__(self, values, config_file, mode, ini_keys=()):
     self.__dict__['_values'] = values
+    self.__dict__['ini_keys'] = frozenset(ini_keys)
     self.__dict__['config_file'] = config_file
     self.__dict__['config_name'] = os.path.splitext(
         os.path.basename(config_file))[0]
@@ -217,58 +209,6 @@ def _read_ini(config_file):
   return sections
 
 
-def _parse_flags(argv):
-  """Parses ``--key=value``/``--key value``/``--key``/``--nokey`` flags.
-
-  Returns an ordered list of (option, raw value) pairs; list options may be
-  repeated, each occurrence adding its items.
-  """
-  parsed = []
-  i = 0
-  while i < len(argv):
-    arg = argv[i]
-    i += 1
-    if not arg.startswith('--') or arg == '--':
-      raise ConfigError('unexpected command-line argument %r (options are '
-                        'given as --name=value)' % arg)
-    body = arg[2:]
-    name, has_value, value = body.partition('=')
-    if name == 'config_file':
-      if not has_value:
-        i += 1
-      continue
-    option = schema.OPTIONS_BY_NAME.get(name)
-    if option is None and name.startswith('no') and not has_value:
-      negated = schema.OPTIONS_BY_NAME.get(name[2:])
-      if negated is not None and negated.type == 'bool':
-        parsed.append((negated, 'false'))
-        continue
-    if option is None:
-      raise ConfigError('unknown flag --%s%s' % (name, flag_suggestion(name)))
-    if not has_value:
-      if option.type == 'bool':
-        value = 'true'
-      elif i < len(argv) and not argv[i].startswith('--'):
-        value = argv[i]
-        i += 1
-      else:
-        raise ConfigError('flag --%s needs a value' % name)
-    parsed.append((option, value))
-  return parsed
-
-
-def find_config_file(argv):
-  """The value of ``--config_file`` anywhere in ``argv``, or None."""
-  for i, arg in enumerate(argv):
-    if arg.startswith('--config_file='):
-      return arg.split('=', 1)[1]
-    if arg == '--config_file':
-      if i + 1 >= len(argv):
-        raise ConfigError('flag --config_file needs a value')
-      return argv[i + 1]
-  return None
-
-
 def _print_notice(message):
   sys.stderr.write('note: %s\n' % message)
   sys.stderr.flush()
@@ -300,7 +240,7 @@ def load_config(config_file, mode, argv=None, notify=_print_notice):
         ', '.join(schema.MODES), mode))
   config_file = os.path.abspath(config_file)
   sections = _read_ini(config_file)
-  flags = _parse_flags(list(argv or []))
+  flags = flag_parsing.parse_flags(list(argv or []))
 
   values = {}
   origins = {}
@@ -314,7 +254,7 @@ def load_config(config_file, mode, argv=None, notify=_print_notice):
       option = schema.OPTIONS_BY_NAME[key]
       value = parse_value(option, raw, where)
       if option.type == 'path' and value is not None:
-        value = _resolve_path(value, REPO_ROOT)
+        value = _resolve_path(value, CONFIG_PATH_BASE)
       values[key] = value
       origins[key] = where
 
@@ -336,7 +276,9 @@ def load_config(config_file, mode, argv=None, notify=_print_notice):
                         'pass --%s' % (config_file, option.name,
                                        option.sections[0], option.name))
   _check_sections(config_file, sections, mode, values, notify)
-  return Config(values, config_file, mode)
+  ini_keys = [key for key, where in origins.items()
+              if not where.startswith('flag')]
+  return Config(values, config_file, mode, ini_keys)
 
 
 def _uses_lateral_inhibition(values):

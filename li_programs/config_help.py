@@ -95,7 +95,9 @@ def format_help(mode, width=79, program=None, usage=None, summary=None,
                                  subsequent_indent=' ' * 6))
   lines.append('')
   lines.append(textwrap.fill(
-      'Relative paths in the INI file resolve against the repository root, '
-      'in flags against the current directory. Errors are one line; set '
+      'Relative paths in the INI file resolve against runners/ (where the '
+      "original's programs ran), in flags against the current directory. "
+      'Flags: --name=value, --name value, -name; booleans also --name, '
+      '--noname, --name true|false. Errors are one line; set '
       'LI_CONVS_DEBUG=1 for the full traceback.', width))
   return '\n'.join(lines) + '\n'

@@ -1,6 +1,8 @@
 """Every option of the INI configs (and command-line flags), in one table.
 
 Each line: name, type, default, the INI sections it may appear in, help.
+A default is the original's flag default: what a key missing from an INI
+meant there (docs/differences.md lists where the project's differed).
 Types: 'str', 'int', 'float', 'bool', 'path', 'int_list', 'float_list'.
 ``REQUIRED`` as default means the option must be given (INI or flag).
 ``choices`` restricts the allowed values; ``MINIMUMS`` (at the end) bounds
@@ -71,7 +73,9 @@ OPTIONS = [
          'Stride of the image pooling.'),
     _opt('aspp_with_batch_norm', 'bool', True, 'model', 'BatchNorm in ASPP.'),
     _opt('aspp_with_separable_conv', 'bool', True, 'model',
-         'Separable atrous convolutions in ASPP.'),
+         'Accepted for the original\'s command lines; the ASPP branches are '
+         'separable either way, as the original\'s (a warning says so for '
+         'False).'),
     _opt('li_aspp_name_scope_compatible', 'bool', False, 'model',
          "Name the LI-ASPP scope 'aspp' instead of 'li_aspp'."),
     _opt('decoder_output_stride', 'int', None, 'model',
@@ -112,12 +116,12 @@ OPTIONS = [
          'li_weight_initilizer_min_max).'),
     _opt('li_weight_clip_values', 'float_list', [0.0, 1.0],
          'lateral_inhibition', 'LI weights are clipped to this range.'),
-    _opt('li_location_for_expanded_conv', 'str', 'after_expansion',
+    _opt('li_location_for_expanded_conv', 'str', 'after_input',
          'lateral_inhibition', 'Where LI sits in a MobileNetV2 block.',
          registry.EXPANDED_CONV_LI_LOCATIONS),
     _opt('li_backbone_option_mnv2', 'str', 'e', 'lateral_inhibition',
          'Which MobileNetV2 blocks carry LI.', registry.MNV2_LI_OPTIONS),
-    _opt('li_resnet_option', 'str', 'd', 'lateral_inhibition',
+    _opt('li_resnet_option', 'str', 'a', 'lateral_inhibition',
          'Which ResNet units carry LI.', registry.RESNET_LI_OPTIONS),
     _opt('li_resnet_bottleneck_pos', 'str', 'after_conv1',
          'lateral_inhibition', 'Where LI sits in a bottleneck.',
@@ -225,7 +229,8 @@ OPTIONS = [
          'Steps between summaries.'),
     _opt('save_summaries_images', 'bool', False, 'train',
          'Add image/label/prediction summaries.'),
-    _opt('max_to_keep', 'int', 5, 'train', 'Checkpoints kept.'),
+    _opt('max_to_keep', 'int', None, 'train',
+         'Checkpoints kept (None or 0: every one).'),
     _opt('log_steps', 'int', 10, 'train', 'Steps between loss printouts.'),
     _opt('master', 'str', '', 'train', 'TensorFlow master address.'),
     _opt('task', 'int', 0, 'train', 'Task id of this worker (0 = chief).'),

@@ -16,6 +16,13 @@ and is booked in the spare last column (``hist[i, num_classes - 1]``). The
 spare class is left out of the per-class metrics (mIoU, class accuracy), so
 it lowers pixel accuracy and the IoU of the true class as a mistake should,
 without inventing an extra class with IoU 0.
+
+The published ADE20K figures are the original's, so the programs report the
+original's mIoU as the headline (``reported_miou``) and this one beside it
+where the two differ: the original booked a class-0 prediction on a pixel of
+true class ``t`` in row ``t - 2`` of the spare column and averaged the IoU of
+all ``num_classes`` rows, the spare class (IoU 0 once its column is
+non-empty) included.
 """
 
 import collections
@@ -137,3 +144,49 @@ def compute_metrics(labels, predictions, num_classes, ignore_label):
   hist = confusion_matrix(labels, predictions, num_classes, ignore_label)
   return hist, metrics_from_hist(
       hist, num_scored_classes(num_classes, ignore_label))
+
+
+# headline: the mIoU to report (the original's figure where it has one);
+# ours: this module's mIoU when it differs from the headline, else None;
+# original_crashes: the original's test.py stopped on this matrix (a class-0
+# prediction on a pixel labelled 1), so the headline is ours.
+ReportedMiou = collections.namedtuple(
+    'ReportedMiou', ['headline', 'ours', 'original_crashes'])
+
+
+def original_ade20k_miou(hist):
+  """The mIoU the original's test.py computed for an ``ignore_label == 0``
+  matrix of ``confusion_matrix``, or None where it crashed.
+
+  The original's matrix is this one with the spare column moved one row up
+  (a class-0 prediction on true class ``t`` lands in row ``t - 2``; for
+  ``t = 1`` its negative index crashed), and its mIoU is the nanmean of the
+  IoU of every row, the spare class included.
+  """
+  hist = np.asarray(hist, dtype=np.float64)
+  spare = hist.shape[0] - 1
+  if hist[0, spare] > 0:
+    return None
+  original = hist.copy()
+  original[:spare, spare] = hist[1:, spare]
+  original[spare, spare] = 0
+  return metrics_from_hist(original).miou
+
+
+ORIGINAL_CRASH_NOTE = (
+    "note: a class-0 prediction fell on a pixel labelled 1, where the "
+    "original's test.py stopped with an error; the mIoU shown is this "
+    "project's")
+
+
+def reported_miou(hist, ignore_label, miou):
+  """ReportedMiou of a matrix whose own mIoU (``metrics_from_hist``) is
+  ``miou``."""
+  if ignore_label != 0:
+    return ReportedMiou(miou, None, False)
+  original = original_ade20k_miou(hist)
+  if original is None:
+    return ReportedMiou(miou, None, True)
+  if original == miou or (np.isnan(original) and np.isnan(miou)):
+    return ReportedMiou(miou, None, False)
+  return ReportedMiou(original, miou, False)

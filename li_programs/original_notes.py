@@ -3,11 +3,12 @@
 The original LI-Convs code silently did surprising things with some option
 combinations, and accepted options that have no effect here. The programs
 keep the sensible behaviour and print one line per such option so a user
-comparing with the original knows (the README lists the differences).
+comparing with the original knows (docs/differences.md lists them).
 """
 import sys
 
 from li_models import registry
+from li_programs import config_schema
 
 
 def _get(cfg, name, default=None):
@@ -22,8 +23,39 @@ def _uses_li(cfg):
                          _get(cfg, 'dpn_variant'))
 
 
+# Options the original read only from its command line: set in an INI they
+# had no effect there.  Here the INI value applies; a note says so.
+FLAG_ONLY_IN_ORIGINAL = ('top_k_percent_pixels', 'hard_example_mining_step',
+                         'upsample_logits', 'merge_method')
+_LI_DPN_LISTS = ('li_zones_dpn', 'li_decay_stds_dpn', 'li_rates_dpn')
+
+
+def _ini_notes(cfg):
+  """INI values the original ignored, where they differ from its default."""
+  notes = []
+  for name in FLAG_ONLY_IN_ORIGINAL:
+    value = _get(cfg, name)
+    if (name in getattr(cfg, 'ini_keys', ()) and
+        value != config_schema.OPTIONS_BY_NAME[name].default):
+      notes.append('note: %s = %s from %s applies here; the original read '
+                   'it only as a command-line flag and ignored the INI value'
+                   % (name, value, cfg.config_file))
+  return notes
+
+
 def _model_notes(cfg):
   notes = []
+  rates = _get(cfg, 'atrous_rates') or []
+  if registry.uses_li(None, _get(cfg, 'dpn_variant')):
+    for name in _LI_DPN_LISTS:
+      values = _get(cfg, name)
+      if values is not None and len(values) > len(rates) > 0:
+        notes.append('note: %s has %d entries for %d atrous rates; the '
+                     'first %d are used (the original also left the rest '
+                     'unused)' % (name, len(values), len(rates), len(rates)))
+  if _get(cfg, 'aspp_with_separable_conv') is False:
+    notes.append('warning: aspp_with_separable_conv = False has no effect: '
+                 'the ASPP branches are separable, as in the original')
   if _uses_li(cfg) and _get(cfg, 'li_activation') == 'none':
     notes.append('note: li_activation = none: the LI layers have no '
                  'activation here; the original applied relu6 for every '
@@ -70,7 +102,7 @@ def _eval_notes(cfg):
 
 def notes_for(cfg):
   """The note lines for a loaded config (``cfg.mode`` picks the program)."""
-  notes = _model_notes(cfg)
+  notes = _ini_notes(cfg) + _model_notes(cfg)
   if cfg.mode == 'train':
     notes += _train_notes(cfg)
   else:

@@ -18,6 +18,8 @@ VAL_RESULT_TXT = 'val_result.txt'
 TEST_RESULT_MAT = 'test_result.mat'
 TEST_RESULT_TXT = 'test_result.txt'
 FLOPS_PARAMS_TXT = 'model_flops_params.txt'
+# This project's mIoU where it differs from the reported (the original's).
+MIOU_OURS = 'miou_ours'
 
 
 def _as_str_list(value):
@@ -64,28 +66,54 @@ def _write_mat(path, record):
 
 
 def best_index(mious):
-  """Index of the highest mIoU (the latest one on ties); None if all NaN."""
+  """Index of the highest mIoU (the first one on ties, as the original);
+  None if all NaN."""
   mious = np.asarray(mious, dtype=np.float64).reshape(-1)
   if not mious.size or np.all(np.isnan(mious)):
     return None
   top = np.nanmax(mious)
-  return int(np.flatnonzero(mious == top)[-1])
+  return int(np.flatnonzero(mious == top)[0])
 
 
-def write_val_results(val_dir, checkpoint_paths, mious):
-  """Writes ``val_result.mat`` (miou, ck_path) and ``val_result.txt``."""
+def write_val_results(val_dir, checkpoint_paths, mious, mious_ours=None):
+  """Writes ``val_result.mat`` (miou, ck_path) and ``val_result.txt``.
+
+  ``mious_ours``: optional {path: this project's mIoU} where it differs
+  from the reported (the original's) one (``metrics.reported_miou``);
+  written beside it, and as ``miou_ours`` (NaN elsewhere) in the mat file.
+  """
   os.makedirs(val_dir, exist_ok=True)
   mious = np.asarray(mious, dtype=np.float64).reshape(-1)
   paths = np.array([str(p) for p in checkpoint_paths], dtype=object)
-  _write_mat(os.path.join(val_dir, VAL_RESULT_MAT),
-             {'miou': mious, 'ck_path': paths})
+  record = {'miou': mious, 'ck_path': paths}
+  mious_ours = mious_ours or {}
+  if mious_ours:
+    record[MIOU_OURS] = np.array(
+        [mious_ours.get(str(p), np.nan) for p in checkpoint_paths],
+        dtype=np.float64)
+  _write_mat(os.path.join(val_dir, VAL_RESULT_MAT), record)
   best = best_index(mious)
-  lines = ['%s mIoU: %.2f%%\n' % (path, 100.0 * miou)
+  lines = ['%s mIoU: %s\n' % (path, format_miou(miou,
+                                                 mious_ours.get(str(path))))
            for path, miou in zip(checkpoint_paths, mious)]
   if best is not None:
     lines.append('best: %s mIoU: %.2f%%\n' % (checkpoint_paths[best],
                                               100.0 * mious[best]))
   _write_text(os.path.join(val_dir, VAL_RESULT_TXT), ''.join(lines))
+
+
+def read_val_mious_ours(val_dir):
+  """{path: this project's mIoU} recorded beside the reported one in
+  ``val_result.mat`` (empty when none was)."""
+  path = os.path.join(val_dir, VAL_RESULT_MAT)
+  if not os.path.isfile(path):
+    return {}
+  data = scipy.io.loadmat(path)
+  if MIOU_OURS not in data:
+    return {}
+  ours = np.asarray(data[MIOU_OURS], dtype=np.float64).reshape(-1)
+  return {p: float(m) for p, m in zip(_as_str_list(data['ck_path']), ours)
+          if not np.isnan(m)}
 
 
 def read_val_results(val_dir):
@@ -136,7 +164,7 @@ def best_existing_val_checkpoint(val_dir, train_dir=None):
   if train_dir is not None:
     paths = [os.path.join(train_dir, os.path.basename(p)) for p in paths]
   order = sorted((i for i in range(len(paths)) if not np.isnan(mious[i])),
-                 key=lambda i: (mious[i], i), reverse=True)
+                 key=lambda i: (mious[i], -i), reverse=True)
   gone = []
   for i in order:
     if checkpoint_exists(paths[i]):
@@ -183,32 +211,51 @@ def resolve_test_checkpoint(cfg, dirs):
 
 
 def write_test_results(out_dir, hist, seg_metrics, image_mious=None,
-                       image_names=None):
+                       image_names=None, miou_ours=None):
   """Writes ``test_result.mat`` and ``test_result.txt``.
 
   Args:
     out_dir: the eval_scale_... folder (created).
     hist: total confusion matrix.
-    seg_metrics: ``li_programs.metrics.SegMetrics`` of ``hist``.
+    seg_metrics: ``li_programs.metrics.SegMetrics`` of ``hist``, its
+      ``miou`` the reported one (``metrics.reported_miou``).
     image_mious, image_names: optional per-image mIoU and image names
       (``save_every_frame_miou``).
+    miou_ours: this project's mIoU where it differs from the reported one
+      (written beside it), else None.
   """
   os.makedirs(out_dir, exist_ok=True)
   record = {'hist_total': np.asarray(hist, dtype=np.float64),
             'miou': seg_metrics.miou, 'acc': seg_metrics.acc,
             'acc_cls': seg_metrics.acc_cls, 'fwavacc': seg_metrics.fwavacc}
+  if miou_ours is not None:
+    record[MIOU_OURS] = float(miou_ours)
   if image_mious is not None:
     record['test_mious'] = np.asarray(image_mious, dtype=np.float64)
     record['test_image_names'] = np.array([str(n) for n in image_names],
                                           dtype=object)
   _write_mat(os.path.join(out_dir, TEST_RESULT_MAT), record)
   _write_text(os.path.join(out_dir, TEST_RESULT_TXT),
-              format_test_line(seg_metrics) + '\n')
+              format_test_line(seg_metrics, miou_ours) + '\n')
 
 
-def format_test_line(seg_metrics):
-  return 'mIoU: %.2f%%, acc: %.2f%%' % (100.0 * seg_metrics.miou,
+def format_miou(miou, miou_ours=None):
+  """``xx.xx%``, followed by this project's figure when ``miou_ours`` is
+  given (see ``metrics.reported_miou``)."""
+  text = '%.2f%%' % (100.0 * miou)
+  if miou_ours is not None:
+    text += (" (the original's computation; %.2f%% without its spare "
+             'class)' % (100.0 * miou_ours))
+  return text
+
+
+def format_test_line(seg_metrics, miou_ours=None):
+  line = 'mIoU: %.2f%%, acc: %.2f%%' % (100.0 * seg_metrics.miou,
                                         100.0 * seg_metrics.acc)
+  if miou_ours is not None:
+    line += (" (mIoU by the original's computation; %.2f%% without its "
+             'spare class)' % (100.0 * miou_ours))
+  return line
 
 
 def write_flops_params(out_dir, float_ops, params):

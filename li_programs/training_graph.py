@@ -197,6 +197,12 @@ def _image_summaries(num_classes, images, labels, logits):
                        tf.cast(prediction * scale, tf.uint8))])
 
 
+# Training reads this many TFRecord files at a time, in turn, as the
+# original (``num_readers = 2``): records of two shards reach the shuffle
+# buffer interleaved.
+TRAIN_NUM_READERS = 2
+
+
 def train_dataset(cfg, batch_size):
   """The training input pipeline (augmented, shuffled, repeated)."""
   return data_generator.Dataset(
@@ -209,7 +215,7 @@ def train_dataset(cfg, batch_size):
       max_scale_factor=cfg.max_scale_factor,
       scale_factor_step_size=cfg.scale_factor_step_size,
       normalisation=registry.backbone(cfg.model_variant).normalisation,
-      is_training=True,
+      num_readers=TRAIN_NUM_READERS, is_training=True,
       should_shuffle=True, should_repeat=True, seed=cfg.random_seed,
       descriptor=dataset_info.descriptor_of(cfg))
 

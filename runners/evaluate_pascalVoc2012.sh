@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Tests a published LI-Convs snapshot on PASCAL_VOC2012:
-#   <repo>/../LI-Convs-snapshots/LI_models/pascal_voc2012/<config>/model.ckpt
-# Runs from any folder; extra arguments go to test.py:
+# Tests the published LI-Convs models on PASCAL_VOC2012, as the original's script:
+# LI-MobileNetV2 + LI-ASPP, then LI-ResNet-50 + LI-ASPP + decoder, from
+#   <repo>/../LI-Convs-snapshots/LI_models/pascal_voc2012/{LI-MNV2_LI-ASPP,LI-ResNet50_LI-ASPP_Decoder}/model.ckpt
+# with config/PASCAL_VOC2012/{liMnv2_liAspp,liResnet50_liAspp_dcd}.ini; results in
+#   <repo>/../LI-Convs-snapshots/pascal_voc2012/<config>/test/
+# Runs from runners/ (cd runners && bash evaluate_pascalVoc2012.sh) or any folder;
+# extra arguments go to test.py:
 #   bash runners/evaluate_pascalVoc2012.sh [--eval_scales=0.5,0.75,1.0 ...]
-#   LI_CONFIG=liResnet50_liAspp_dcd bash runners/evaluate_pascalVoc2012.sh
+#   LI_CONFIG=liResnet50_liAspp_dcd bash runners/evaluate_pascalVoc2012.sh   # one model
+# LI_SNAPSHOTS moves the snapshot folder (see common.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-evaluate_snapshot PASCAL_VOC2012 pascal_voc2012 liMnv2_liAspp "$@"
+evaluate_published PASCAL_VOC2012 "$@"

@@ -9,10 +9,12 @@ decay from the assign ops that update ``moving_mean`` / ``moving_variance``
 them).
 
 The original's values, by the network a BatchNorm sits in (an LI layer's own
-BatchNorm takes those of the network around it):
+BatchNorm takes those of the network around it, except for the decay in a
+ResNet, which the original passes explicitly):
 
   MobileNetV2 backbone (scope MobilenetV2)            decay 0.997,  eps 1e-3
   ResNet backbones (scopes resnet_v1_50, _101)        decay 0.95,   eps 1e-5
+  LI layers inside a ResNet                           decay 0.997,  eps 1e-5
   ASPP / LI-ASPP / dense ASPP / decoder               decay 0.9997, eps 1e-5
 """
 import numpy as np
@@ -20,6 +22,7 @@ import tensorflow.compat.v1 as tf
 
 MOBILENET = (0.997, 1e-3)
 RESNET = (0.95, 1e-5)
+RESNET_LI = (0.997, 1e-5)
 HEAD = (0.9997, 1e-5)
 
 # TensorFlow 1.15's tf.nn.fused_batch_norm (the original's, and ours there)
@@ -39,7 +42,7 @@ def expected_batch_norm(layer_scope):
   if top == 'MobilenetV2':
     return MOBILENET
   if top in ('resnet_v1_50', 'resnet_v1_101'):
-    return RESNET
+    return RESNET_LI if '/lateral_inhibition/' in layer_scope else RESNET
   # Dense ASPP places some layers in 'denseASPP_layer<i>' scopes.
   if top in _HEAD_SCOPES or top.split('_layer')[0] in _HEAD_SCOPES:
     return HEAD

@@ -33,6 +33,7 @@ add_image_level_feature = True
 li_zones_dpn = 3,3,3
 li_weight_initilizer_min_max_dpn = 0.0,0.15
 li_backbone_option_mnv2 = e
+li_location_for_expanded_conv = after_expansion   ; as the published configs
 
 [train]
 num_clones = 2

@@ -335,8 +335,11 @@ class Dataset(object):
                                cycle_length=self.num_readers, block_length=1)
     dataset = dataset.map(do_not_convert(self._parse_and_check),
                           num_parallel_calls=self.num_readers)
+    # Seeded random augmentation repeats only when one sample at a time
+    # draws from the random ops.
     dataset = dataset.map(do_not_convert(self._preprocess),
-                          num_parallel_calls=self.num_readers)
+                          num_parallel_calls=(1 if self.seed is not None
+                                              else self.num_readers))
     if self.should_shuffle:
       dataset = dataset.shuffle(buffer_size=_SHUFFLE_BUFFER, seed=self.seed)
     if self.should_repeat:

@@ -101,3 +101,34 @@ def test_records_are_counted_and_truncation_is_named(tmp_path):
       f.write(data[:cut])
     with pytest.raises(data_generator.DatasetError, match='truncated'):
       data_generator.count_records([path])
+
+
+def test_two_readers_take_the_files_in_turn(tmp_path):
+  """num_readers = 2, as the original's training: records of two shards
+  alternate (files in glob order), as TFRecordDataset(files,
+  num_parallel_reads=2) gives them."""
+  from dataset_generation import build_data
+  from PIL import Image
+  raw = tmp_path / 'raw'
+  raw.mkdir()
+  examples = []
+  for i in range(4):
+    Image.fromarray(np.full((5, 7, 3), i, np.uint8)).save(
+        str(raw / ('%d.jpg' % i)))
+    Image.fromarray(np.zeros((5, 7), np.uint8)).save(str(raw / ('%d.png' % i)))
+    examples.append(('img%d' % i, str(raw / ('%d.jpg' % i)),
+                     str(raw / ('%d.png' % i))))
+  build_data.write_split('train', examples, str(tmp_path), num_shards=2,
+                         stream=open(os.devnull, 'w'))
+  names = {}
+  for readers in (1, 2):
+    with tf.Graph().as_default():
+      dataset = data_generator.Dataset('synthetic_shapes', 'train',
+                                       str(tmp_path), 1, [9, 9],
+                                       num_readers=readers)
+      sample = dataset.get_one_shot_iterator().get_next()
+      with tf.Session() as sess:
+        names[readers] = [sess.run(sample)['image_name'][0].decode()
+                          for _ in range(4)]
+  assert names[1] == ['img0', 'img1', 'img2', 'img3']
+  assert names[2] == ['img0', 'img2', 'img1', 'img3']

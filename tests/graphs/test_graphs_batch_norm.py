@@ -67,7 +67,7 @@ def test_training_graph_batch_norms(config, flags):
   assert not problems, problems[:10]
 
 
-def test_li_resnet_batch_norm_takes_the_resnet_values():
+def test_li_resnet_batch_norm_takes_decay_0997_and_the_resnet_epsilon():
   from tools import graph_manifest
   graph, _ = graph_manifest.build_graph_and_manifest(
       os.path.join(REPO_ROOT, 'config', 'ADE20K', 'liResnet50_liAspp_dcd.ini'),
@@ -78,6 +78,9 @@ def test_li_resnet_batch_norm_takes_the_resnet_values():
   assert any(s.startswith('resnet_v1_50/block2') for s in li_layers)
   assert any(s.startswith('li_aspp/') for s in li_layers)
   assert not gbn.batch_norm_problems(graph, training=True)
+  resnet_li = [s for s in li_layers if s.startswith('resnet_v1_50/')]
+  assert resnet_li and all(gbn.expected_batch_norm(s) == (0.997, 1e-5)
+                           for s in resnet_li)
 
 
 def test_the_check_catches_other_values(fresh_graph):

@@ -219,3 +219,49 @@ def test_predictions_single_multi_scale_and_flipped(fresh_graph):
   np.testing.assert_allclose(multi_v['semantic_prob'], expected, atol=1e-5)
   np.testing.assert_array_equal(multi_v['semantic'],
                                 np.argmax(multi_v['semantic_prob'], 3))
+
+
+def _avg_pool_windows(graph):
+  return sorted(tuple(op.get_attr('ksize'))[1:3]
+                for op in graph.get_operations() if op.type == 'AvgPool')
+
+
+def test_image_pooling_crop_size_scales_with_each_input_scale(fresh_graph):
+  """As the original's multi-scale logits: the image pooling window of an
+  input scale is image_pooling_crop_size at that scale (65 -> 5 features
+  at 1.0, 33 -> 3 at 0.5; the unscaled 5 would not fit 3 features)."""
+  options = _options(crop_size=[65, 65], image_pooling_crop_size=[65, 65],
+                     dpn_variant='aspp', model_variant='mobilenet_v2')
+  images = tf.placeholder(tf.float32, [1, 65, 65, 3])
+  model.multi_scale_logits(images, options, image_pyramid=[0.5, 1.0])
+  assert _avg_pool_windows(fresh_graph) == [(3, 3), (5, 5)]
+
+
+def test_aspp_branches_are_separable_whatever_the_flag():
+  """The original's ASPP branches never read aspp_with_separable_conv."""
+  names = {}
+  for separable in (True, False):
+    with tf.Graph().as_default():
+      options = _options(dpn_variant='aspp', model_variant='mobilenet_v2',
+                         aspp_with_separable_conv=separable)
+      model.predict_labels(tf.placeholder(tf.float32, [1, 33, 33, 3]),
+                           options)
+      names[separable] = [(v.op.name, v.shape.as_list())
+                          for v in tf.global_variables()]
+  assert names[False] == names[True]
+  assert ('aspp/branch_1/depthwise/depthwise_weights', [3, 3, 320, 1]) in \
+      names[False]
+
+
+def test_li_lists_longer_than_the_atrous_rates_are_cut(fresh_graph):
+  options = _options(li_zones_dpn=[3, 5, 7, 9], li_rates_dpn=[1, 2, 3, 4],
+                     li_decay_stds_dpn=[1.0, 1.0, 1.0, -1.0])
+  model.predict_labels(tf.placeholder(tf.float32, [1, 33, 33, 3]), options)
+  kernels = [op for op in fresh_graph.get_operations()
+             if op.type == 'DepthwiseConv2dNative' and
+             op.name.startswith('li_aspp/branch_') and
+             '/lateral_inhibition/' in op.name]
+  names = sorted(op.name.split('/')[1] for op in kernels)
+  assert names == ['branch_1', 'branch_2', 'branch_3']
+  assert sorted(op.inputs[1].shape.as_list()[0] for op in kernels) == [3, 5,
+                                                                       7]

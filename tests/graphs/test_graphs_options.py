@@ -45,7 +45,7 @@ BAD_OPTIONS = [
      ('li_location_for_expanded_conv',)),
     (dict(li_zones_dpn=[3, 3]), ('li_zones_dpn', 'atrous rate', '3')),
     (dict(li_decay_stds_dpn=[1.0]), ('li_decay_stds_dpn', 'atrous rate')),
-    (dict(li_rates_dpn=[1, 1, 1, 1]), ('li_rates_dpn', 'atrous rate')),
+    (dict(li_rates_dpn=[1, 1]), ('li_rates_dpn', 'atrous rate')),
     (dict(dpn_variant='li_dense_aspp', li_zones_dpn=[3, 3]),
      ('li_zones_dpn',)),
     (dict(li_zones_dpn=[3, 4, 3]), ('li_zones_dpn', 'odd')),

@@ -177,12 +177,25 @@ def _bash(args, cwd, env_extra):
 
 def test_runners_report_missing_checkpoint_dataset_and_config(tmp_path):
   runners = os.path.join(h.REPO_ROOT, 'runners')
-  for name in ('ade20k', 'pascalVoc2012', 'celebaMask'):
+  snaps = str(tmp_path / 'snaps')
+  for name, dataset in (('ade20k', 'ade20k'),
+                        ('pascalVoc2012', 'pascal_voc2012'),
+                        ('celebaMask', 'celeba_mask')):
     proc = _bash([os.path.join(runners, 'evaluate_%s.sh' % name)],
-                 str(tmp_path), {'LI_SNAPSHOTS': str(tmp_path / 'snaps')})
+                 str(tmp_path), {'LI_SNAPSHOTS': snaps})
     assert proc.returncode == 2, proc.stderr
-    assert 'published checkpoint' in proc.stderr
-    assert 'LI_models/' in proc.stderr and 'not found' in proc.stderr
+    # Every path tried: the published zip's folder, then the config's name.
+    tried = ', '.join('%s/LI_models/%s/%s/model.ckpt.index'
+                      % (snaps, dataset, folder)
+                      for folder in ('LI-MNV2_LI-ASPP', 'liMnv2_liAspp'))
+    assert proc.stderr.strip() == (
+        'evaluate_%s.sh: error: published checkpoint of liMnv2_liAspp not '
+        'found (tried %s); download the LI-Convs snapshots (LI_models/) to '
+        '%s or set LI_SNAPSHOTS' % (name, tried, snaps))
+  proc = _bash([os.path.join(runners, 'evaluate_ade20k.sh')], str(tmp_path),
+               {'LI_SNAPSHOTS': snaps, 'LI_CONFIG': 'liResnet50_liAspp_dcd'})
+  assert 'LI_models/ade20k/LI-ResNet50_LI-ASPP_Decoder/model.ckpt' in \
+      proc.stderr
   proc = _bash([os.path.join(runners, 'train_ade20k.sh'),
                 '--dataset_dir=%s' % (tmp_path / 'no_data')], str(tmp_path),
                {})

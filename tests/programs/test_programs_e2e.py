@@ -132,7 +132,8 @@ def test_train_interrupt_resume_validate_test(env, capsys):
   text = open(os.path.join(val_dir, 'val_result.txt')).read().splitlines()
   assert text[0] == '%s mIoU: %.2f%%' % (listed[0], 100 * mious[0])
   assert 'miou' in _event_tags(val_dir)
-  best = listed[int(np.flatnonzero(mious == mious.max())[-1])]
+  # Ties: the first, as the original.
+  best = listed[int(np.flatnonzero(mious == mious.max())[0])]
   kept = sorted({best, listed[-1]})
   assert sorted(train_checkpoints.list_checkpoints(train_dir)) == kept
   for path in listed:

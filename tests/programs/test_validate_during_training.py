@@ -117,7 +117,8 @@ def test_validate_beside_a_running_trainer(env):
   scored, mious = result_files.read_val_results(env['val_dir'])
   assert set(listed) <= set(scored)
   scores = dict(zip(scored, mious))
-  best = max(listed, key=lambda p: (scores[p], listed.index(p)))
+  # Ties: the first, as the original.
+  best = max(listed, key=lambda p: (scores[p], -listed.index(p)))
   kept = sorted({best, listed[-1]})
   assert sorted(train_checkpoints.list_checkpoints(env['train_dir'])) == kept
   for path in listed:
@@ -131,7 +132,7 @@ def test_validate_beside_a_running_trainer(env):
       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
       universal_newlines=True, timeout=600)
   assert result.returncode == 0, result.stderr[-3000:]
-  tested = max(kept, key=lambda p: scores[p])
+  tested = max(kept, key=lambda p: (scores[p], -scored.index(p)))
   assert os.path.isdir(os.path.join(
       env['root'], 'snap', 'tiny', 'test',
       os.path.basename(tested) + '(best_val)'))

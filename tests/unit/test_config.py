@@ -12,8 +12,8 @@ from li_programs import config as li_config
 SAMPLE = """
 [data]
 dataset = ade20k          ; inline comment
-dataset_dir = ../dataset/ADE20K/tfrecord
-snapshot_root = ../LI-Convs-snapshots/ade20k   # another comment
+dataset_dir = ../../dataset/ADE20K/tfrecord
+snapshot_root = ../../LI-Convs-snapshots/ade20k   # another comment
 test_split = val
 [model]
 model_variant = li_mobilenet_v2
@@ -64,11 +64,12 @@ def test_mode_section_is_merged_over_common_sections(sample):
   assert train.to_dict()['model_variant'] == 'li_mobilenet_v2'
 
 
-def test_relative_paths_in_file_resolve_against_repo_root(sample, tmp_path,
-                                                          monkeypatch):
+def test_relative_paths_in_file_resolve_against_runners(sample, tmp_path,
+                                                         monkeypatch):
+  # As the original's, which ran in runners/: ../../ is beside the checkout.
   monkeypatch.chdir(str(tmp_path))
   cfg = li_config.load_config(sample, 'train')
-  parent = os.path.dirname(REPO_ROOT)
+  parent = os.path.dirname(os.path.realpath(REPO_ROOT))
   assert cfg.dataset_dir == os.path.join(parent, 'dataset', 'ADE20K',
                                          'tfrecord')
   assert cfg.snapshot_root == os.path.join(parent, 'LI-Convs-snapshots',

@@ -85,7 +85,8 @@ def test_val_results_round_trip_and_best(tmp_path):
   text = open(os.path.join(val, 'val_result.txt')).read().splitlines()
   assert text[1] == '/s/train/model.ckpt-10 mIoU: 50.00%'
   assert text[-1] == 'best: /s/train/model.ckpt-10 mIoU: 50.00%'
-  assert result_files.best_index([0.5, 0.7, 0.7, 0.1]) == 2
+  # Ties: the first, as the original.
+  assert result_files.best_index([0.5, 0.7, 0.7, 0.1]) == 1
   assert result_files.best_index([np.nan, 0.2]) == 1
   assert result_files.best_index([np.nan]) is None
   with pytest.raises(checkpoint_check.CheckpointError, match='validate.py'):
@@ -131,3 +132,30 @@ def test_progress_reports_images_per_second(capsys):
   bar.close()
   err = capsys.readouterr().err
   assert '2/4' in err and 'images/s' in err
+
+
+def test_result_files_carry_our_miou_beside_the_original(tmp_path):
+  hist = metrics.confusion_matrix(np.array([1, 2, 3, 2]),
+                                  np.array([1, 2, 0, 2]), 4, 0)
+  seg = metrics.metrics_from_hist(hist, 3)
+  reported = metrics.reported_miou(hist, 0, seg.miou)
+  out = str(tmp_path / 'o')
+  result_files.write_test_results(out, hist,
+                                  seg._replace(miou=reported.headline),
+                                  miou_ours=reported.ours)
+  text = open(os.path.join(out, 'test_result.txt')).read()
+  assert text == ("mIoU: 55.56%, acc: 75.00% (mIoU by the original's "
+                  'computation; 66.67% without its spare class)\n')
+  mat = scipy.io.loadmat(os.path.join(out, 'test_result.mat'))
+  assert mat['miou'].item() == pytest.approx(5.0 / 9.0)
+  assert mat['miou_ours'].item() == pytest.approx(2.0 / 3.0)
+  val = str(tmp_path / 'val')
+  result_files.write_val_results(val, ['/t/model.ckpt-1', '/t/model.ckpt-2'],
+                                 [5.0 / 9.0, 0.5],
+                                 {'/t/model.ckpt-1': 2.0 / 3.0})
+  lines = open(os.path.join(val, 'val_result.txt')).read().splitlines()
+  assert lines[0] == ("/t/model.ckpt-1 mIoU: 55.56% (the original's "
+                      'computation; 66.67% without its spare class)')
+  assert lines[1] == '/t/model.ckpt-2 mIoU: 50.00%'
+  assert result_files.read_val_mious_ours(val) == {
+      '/t/model.ckpt-1': pytest.approx(2.0 / 3.0)}

@@ -113,3 +113,72 @@ def test_bad_inputs_raise_clear_errors():
 def test_empty_hist_gives_nan():
   m = metrics.metrics_from_hist(np.zeros((3, 3)))
   assert np.isnan(m.acc) and np.isnan(m.miou)
+
+
+def _original_ade20k_miou(labels, preds, n):
+  """The original's test.py as SPEC section 10 describes it: labels and
+  predictions shifted down by one, flat index n * label + prediction over
+  the labelled pixels, nanmean of the IoU of all n rows."""
+  a = labels.ravel().astype(np.int64) - 1
+  b = preds.ravel().astype(np.int64) - 1
+  keep = (a >= 0) & (a < n)
+  flat = n * a[keep] + b[keep]
+  if flat.size and flat.min() < 0:
+    raise ValueError('negative index: the original crashed here')
+  hist = np.bincount(flat, minlength=n * n).reshape(n, n).astype(float)
+  with np.errstate(divide='ignore', invalid='ignore'):
+    iou = np.diag(hist) / (hist.sum(1) + hist.sum(0) - np.diag(hist))
+  return np.nanmean(iou)
+
+
+def test_original_ade20k_miou_on_a_hand_made_case():
+  # Classes 0 (unlabelled) .. 3; a class-0 prediction on a pixel of class 3.
+  labels = np.array([1, 2, 3, 2])
+  preds = np.array([1, 2, 0, 2])
+  hist = metrics.confusion_matrix(labels, preds, 4, 0)
+  ours = metrics.metrics_from_hist(hist, 3).miou
+  # Ours: IoU 1, 1, 0 over the three real classes.
+  assert ours == pytest.approx(2.0 / 3.0)
+  # The original booked it in row 1 (true class 2) and counted the spare
+  # class with IoU 0: IoU 1, 2/3, nan, 0.
+  assert metrics.original_ade20k_miou(hist) == pytest.approx(
+      (1.0 + 2.0 / 3.0 + 0.0) / 3.0)
+  assert metrics.original_ade20k_miou(hist) == pytest.approx(
+      _original_ade20k_miou(labels, preds, 4))
+  reported = metrics.reported_miou(hist, 0, ours)
+  assert reported.headline == pytest.approx(5.0 / 9.0)
+  assert reported.ours == pytest.approx(2.0 / 3.0)
+  assert not reported.original_crashes
+
+
+def test_original_ade20k_miou_matches_the_original_computation():
+  rng = np.random.RandomState(0)
+  for _ in range(20):
+    labels = rng.randint(0, 7, size=300)
+    preds = rng.randint(0, 7, size=300)
+    preds[labels == 1] = np.maximum(preds[labels == 1], 1)
+    hist = metrics.confusion_matrix(labels, preds, 7, 0)
+    assert metrics.original_ade20k_miou(hist) == pytest.approx(
+        _original_ade20k_miou(labels, preds, 7))
+
+
+def test_reported_miou_without_class0_predictions_or_for_other_datasets():
+  labels = np.array([1, 2, 3, 2])
+  preds = np.array([1, 2, 3, 1])
+  hist = metrics.confusion_matrix(labels, preds, 4, 0)
+  ours = metrics.metrics_from_hist(hist, 3).miou
+  assert metrics.reported_miou(hist, 0, ours) == (ours, None, False)
+  hist = metrics.confusion_matrix(labels, preds, 4, 255)
+  ours = metrics.metrics_from_hist(hist).miou
+  assert metrics.reported_miou(hist, 255, ours) == (ours, None, False)
+
+
+def test_reported_miou_where_the_original_crashed():
+  labels = np.array([1, 2])
+  preds = np.array([0, 2])
+  with pytest.raises(ValueError, match='original crashed'):
+    _original_ade20k_miou(labels, preds, 4)
+  hist = metrics.confusion_matrix(labels, preds, 4, 0)
+  ours = metrics.metrics_from_hist(hist, 3).miou
+  assert metrics.original_ade20k_miou(hist) is None
+  assert metrics.reported_miou(hist, 0, ours) == (ours, None, True)

@@ -163,7 +163,8 @@ class ValTables(object):
     record = dict(self.context)
     scored = [e for e in entries if e.get('miou') is not None]
     if scored:
-      best = max(reversed(scored), key=lambda e: e['miou'])
+      # The first on ties, as result_files.best_index (the original).
+      best = max(scored, key=lambda e: e['miou'])
       record['best'] = {'checkpoint': best['checkpoint'],
                         'global_step': best['global_step'],
                         'miou': best['miou']}

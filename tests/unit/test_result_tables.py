@@ -63,8 +63,9 @@ def test_val_tables_keep_earlier_checkpoints_and_name_the_best(tmp_path):
   record = json.load(open(os.path.join(str(tmp_path), 'metrics.json')))
   assert [e['global_step'] for e in record['checkpoints']] == [5, 10, 20]
   assert record['checkpoints'][1]['engine'] == 'tflite'
-  # Ties go to the latest checkpoint, as val_result.txt's best.
-  assert record['best']['checkpoint'] == '/r/model.ckpt-20'
+  # Ties go to the first checkpoint, as val_result.txt's best (and the
+  # original's).
+  assert record['best']['checkpoint'] == '/r/model.ckpt-5'
   rows = list(csv.reader(open(os.path.join(str(tmp_path),
                                            'per_class_iou.csv'))))
   assert rows[0] == ['label', 'name', 'model.ckpt-5', 'model.ckpt-10',

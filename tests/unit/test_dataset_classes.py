@@ -138,11 +138,15 @@ def test_scored_classes_follow_the_ade20k_shift():
 
 def test_the_reader_takes_the_configs_descriptor(tmp_path):
   # Any split name, sizes counted: no table entry needed.
-  (tmp_path / 'mine-00000-of-00001.tfrecord').write_bytes(b'')
+  import tensorflow.compat.v1 as tf
+  with tf.io.TFRecordWriter(
+      str(tmp_path / 'mine-00000-of-00001.tfrecord')) as writer:
+    for _ in range(2):
+      writer.write(b'an example')  # counted, not parsed
   dataset = data_generator.Dataset(
       'my_set', 'mine', str(tmp_path), 1, [33, 33],
       descriptor=data_generator.DatasetDescriptor(None, 3, 255))
-  assert dataset.num_of_classes == 3 and dataset.num_samples == 0
+  assert dataset.num_of_classes == 3 and dataset.num_samples == 2
   with pytest.raises(data_generator.DatasetError,
                      match='describe your own with num_classes'):
     data_generator.Dataset('my_set', 'mine', str(tmp_path), 1, [33, 33])

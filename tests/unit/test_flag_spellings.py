@@ -77,8 +77,14 @@ def test_boolean_word_is_only_taken_after_a_boolean_flag():
 
 
 def test_negative_numbers_are_values_not_flags():
-  assert _load(['--base_learning_rate', '-0.5']).base_learning_rate == -0.5
-  assert _load(['-base_learning_rate', '-0.5']).base_learning_rate == -0.5
+  for flag in ('--li_weight_clip_values', '-li_weight_clip_values'):
+    assert _load([flag, '-0.5,1']).li_weight_clip_values == [-0.5, 1.0]
+  for flag in ('--random_seed', '-random_seed'):
+    assert _load([flag, '-3']).random_seed == -3
+  # Read as the value, then refused by the option's bound.
+  with pytest.raises(li_config.ConfigError,
+                     match='base_learning_rate must be positive'):
+    _load(['--base_learning_rate', '-0.5'])
 
 
 @pytest.mark.parametrize('argv, message', [

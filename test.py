@@ -16,6 +16,7 @@ import os
 import sys
 
 import numpy as np
+from li_programs import process  # before TensorFlow (see there)
 import tensorflow.compat.v1 as tf
 
 from libs.core import tf_compat
@@ -114,4 +115,4 @@ def main(argv):
 
 if __name__ == '__main__':
   tf_compat.use_graph_mode()
-  sys.exit(cli.run_program('test.py', main, sys.argv[1:]))
+  process.exit_now(cli.run_program('test.py', main, sys.argv[1:]))

@@ -32,6 +32,7 @@ runs one of them.
 import os
 import sys
 
+from li_programs import process  # before TensorFlow (see there)
 import tensorflow.compat.v1 as tf
 
 from libs.core import tf_compat

@@ -25,6 +25,7 @@ skipped with an error line and makes the exit status 1.
 import os
 import sys
 
+from li_programs import process  # before TensorFlow (see there)
 import tensorflow.compat.v1 as tf
 
 from li_programs import checkpoint_check
@@ -228,4 +229,4 @@ def main(argv):
 
 if __name__ == '__main__':
   tf_compat.use_graph_mode()
-  sys.exit(cli.run_program('validate.py', main, sys.argv[1:]))
+  process.exit_now(cli.run_program('validate.py', main, sys.argv[1:]))

@@ -68,12 +68,11 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images,
   Must be called inside the graph to fill. The fetches dict holds
   'prediction' [1, H, W], 'label' [1, H, W, 1], 'image', 'original_image',
   'image_name'; under the tflite engine (``engine``, default: resolved
-  from ``cfg.inference_engine``), 'prediction' is added by
-  ``run_evaluation`` and the model lives in ``EvalGraph.predictor``.
+  from ``cfg.inference_engine`` and the split's length), 'prediction' is
+  added by ``run_evaluation`` and the model lives in
+  ``EvalGraph.predictor``.
   ``program`` names the caller in the notes it prints.
   """
-  if engine is None:
-    engine = inference_engine.resolve(cfg.inference_engine)
   crop = list(cfg.eval_crop_size)
   dataset = data_generator.Dataset(
       dataset_name=cfg.dataset, split_name=split_name,
@@ -83,6 +82,13 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images,
       normalisation=registry.backbone(cfg.model_variant).normalisation,
       is_training=False,
       should_shuffle=False, should_repeat=False)
+  if engine is None:
+    engine, why = inference_engine.resolve_with_reason(
+        cfg.inference_engine, inference_engine.workload(
+            dataset.num_samples, cfg.model_variant, crop, eval_scales,
+            add_flipped_images))
+    if why:
+      _note(program, why)
   iterator = dataset.get_initializable_iterator()
   samples = iterator.get_next()
   images = samples['image']
@@ -102,9 +108,10 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images,
     threads = inference_engine.interpreter_threads(cfg.intra_op_threads)
     note = functools.partial(_note, program)
     # XNNPACK runs direct 3x3 convolutions near the machine's peak; Winograd
-    # needs fewer multiplications (libs/core/winograd.py).
+    # needs fewer multiplications (libs/core/winograd.py), for more memory.
     build_lite_labels = functools.partial(
-        build_labels, model_options=model_options._replace(winograd=True))
+        build_labels, model_options=model_options._replace(
+            winograd=bool(getattr(cfg, 'winograd', False))))
     predictor = tflite_predictor.TflitePredictor(
         build_lite_labels, images.shape, images.dtype, threads,
         fall_back=cfg.inference_engine == inference_engine.AUTO, note=note,

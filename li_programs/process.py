@@ -12,7 +12,8 @@ Imported by the evaluating and training programs before TensorFlow:
   TensorFlow Lite conversion) inherit it.
 
 ``exit_now`` ends an evaluating program without the interpreter's teardown
-of TensorFlow, which takes seconds on TensorFlow 2.x.
+of TensorFlow, which takes seconds on TensorFlow 2.x.  Import this module
+from programs only: it changes the environment of the process.
 """
 import atexit
 import importlib.util
@@ -37,3 +38,4 @@ def exit_now(status):
     sys.stderr.flush()
   finally:
     os._exit(status or 0)  # pylint: disable=protected-access
+

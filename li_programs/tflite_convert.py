@@ -14,8 +14,9 @@ function of the image placeholder), the image shape and type, the
 checkpoint and the session settings; the child builds the model, restores
 the checkpoint, freezes and converts it and writes ``WORK_DIR/model.tflite``
 -- or, when something fails, ``WORK_DIR/error.json`` (the exception's class
-and its one-line message), and exits with status 3.  The parent then maps
-the flatbuffer into its interpreter; the child's memory is gone by then.
+and its one-line message), and exits with status 3 -- and its peak memory
+to ``WORK_DIR/stats.json``.  The parent then maps the flatbuffer into its
+interpreter; the child's memory is gone by then.
 
 ``convert_session`` (the converter with this project's settings) also runs
 in the parent, for models that cannot be pickled.
@@ -29,6 +30,7 @@ import warnings
 REQUEST = 'request.pickle'
 MODEL = 'model.tflite'
 ERROR = 'error.json'
+STATS = 'stats.json'
 ERROR_STATUS = 3
 
 
@@ -116,6 +118,9 @@ def main(argv):
     sys.stderr.write('usage: python -m li_programs.tflite_convert WORK_DIR\n')
     return 2
   work_dir = argv[0]
+  # As the programs do, before TensorFlow (see there).
+  from li_programs import process  # pylint: disable=unused-import
+  from libs.core import memory
   from libs.core import tf_compat
   tf_compat.use_graph_mode()
   try:
@@ -130,6 +135,8 @@ def main(argv):
   with open(partial, 'wb') as f:
     f.write(flatbuffer)
   os.rename(partial, os.path.join(work_dir, MODEL))
+  with open(os.path.join(work_dir, STATS), 'w') as f:
+    json.dump({'peak_rss_mib': round(memory.peak_rss_mib(), 1)}, f)
   return 0
 
 

@@ -69,6 +69,8 @@ class TflitePredictor(object):
     self.in_child = in_child and _picklable(build_labels)
     self._graph = None  # the model in TensorFlow, built when needed
     self._interpreter = None
+    # Peak memory of the last conversion's process, MiB (None: none ran).
+    self.conversion_peak_mib = None
     self._session = None  # only when falling back to TensorFlow
 
   def _session_config(self):
@@ -147,6 +149,11 @@ class TflitePredictor(object):
           stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
     model = os.path.join(work_dir, tflite_convert.MODEL)
     if status == 0 and os.path.isfile(model):
+      try:
+        with open(os.path.join(work_dir, tflite_convert.STATS)) as f:
+          self.conversion_peak_mib = json.load(f)['peak_rss_mib']
+      except (IOError, ValueError, KeyError):
+        pass
       return model
     error = os.path.join(work_dir, tflite_convert.ERROR)
     if os.path.isfile(error):

@@ -53,9 +53,8 @@ REPO_ROOT = figs.REPO_ROOT
 REFERENCE_PYTHON = os.path.join(REPO_ROOT, '.venv', 'bin', 'python')
 LI_FIGURES = ('test_li_mnv2', 'train_li_mnv2', 'test_li_r50', 'train_li_r50')
 # Ten timed runs per worker: with three, the medians of identical workers
-# differed by up to 40% on the 2-CPU machine; with ten, by 3% under
-# 1.15.5, but still by up to 30% under 2.21 (per process, not per run),
-# which the median over rounds has to absorb.
+# differed far more (docs/performance.md, "Noise"); what differs per
+# process, not per run, the median over rounds has to absorb.
 FULL = dict(figures=list(LI_FIGURES), rounds=3, repeats=10, warmup=2,
             test_crop=None, train_crop=None, batch=None)
 QUICK = dict(figures=['test_li_mnv2', 'train_li_mnv2'], rounds=2, repeats=10,

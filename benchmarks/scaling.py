@@ -37,6 +37,11 @@ def measure(settings, backends, dataset_dir, work_dir):
   runs = {}
   for figure in settings['figures']:
     train = figs.FIGURES[figure][0] == 'train'
+    side_by_side.prepare_weights(
+        dict(settings, figures=[figure]), backends[-1], dataset_dir,
+        work_dir, crop=None if train else min(sizes_of(figure, settings)),
+        batch=min(sizes_of(figure, settings)) if train else None,
+        baselines=False)
     for size in sizes_of(figure, settings):
       timing.log('scaling: %s at %s %d, %s side by side' % (
           figure, 'batch' if train else 'crop', size,

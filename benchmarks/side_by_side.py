@@ -33,7 +33,7 @@ class Worker(object):
 
   def __init__(self, python, figure, settings, dataset_dir, work_dir, tag,
                trace=False, op_graph=op_graphs.FAST, paired_with=None,
-               serve=False, crop=None, batch=None, flags=()):
+               serve=False, crop=None, batch=None, flags=(), engine=None):
     mode = figs.FIGURES[figure][0]
     crop = crop or (settings['train_crop'] if mode == 'train' else
                     settings['test_crop'])
@@ -55,6 +55,8 @@ class Worker(object):
     if batch:
       cmd += ['--batch', str(batch)]
     cmd += ['--flag=%s' % flag for flag in flags]
+    if engine:
+      cmd += ['--inference_engine', engine]
     if serve:
       cmd.append('--serve')
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
@@ -128,9 +130,10 @@ def run_side_by_side(specs, repeats):
   start one after the other (the first may write the figure's shared
   checkpoint), each warms up and waits; then they take ``repeats`` turns,
   one timed run each, the order flipping every turn, so that the machine's
-  drift slows every build alike (timed back to back instead, the
-  reference's LI-R50 image time moved between 0.64 and 0.77 s from round to
-  round).  The other workers sit blocked on their pipe meanwhile.
+  drift slows every build alike (timed back to back instead, the times
+  moved from round to round by more than the builds differ:
+  docs/performance.md).  The other workers sit blocked on their pipe
+  meanwhile.
 
   Returns:
     the workers' result dicts, in the order of ``specs``.
@@ -167,6 +170,7 @@ def measure(settings, backends, dataset_dir, work_dir):
   runs = {}
   default = backends[-1]
   last = settings['rounds'] - 1
+  prepare_weights(settings, default, dataset_dir, work_dir)
   for rnd in range(settings['rounds']):
     order = backends if rnd % 2 == 0 else backends[::-1]
     for figure in settings['figures']:
@@ -191,6 +195,25 @@ def measure(settings, backends, dataset_dir, work_dir):
             '%s_%d_pair' % (default[0], rnd), op_graph=default[2],
             paired_with=baseline))
   return runs
+
+
+def prepare_weights(settings, build, dataset_dir, work_dir, crop=None,
+                    batch=None, baselines=True):
+  """Writes the shared weights of every figure (and baseline) of
+  ``settings`` with one unmeasured worker each of ``build`` (``(name,
+  python, op_graph)``), so that every measured worker restores them: the
+  first to need them would otherwise create them, with a session graph
+  that no other worker holds (``crop``, ``batch``: the workers' sizes;
+  ``baselines``: also the LI figures' baselines)."""
+  once = dict(settings, warmup=0, repeats=1)
+  names = list(settings['figures'])
+  if baselines:
+    names += [figs.LI_BASELINES[f] for f in names if f in figs.LI_BASELINES]
+  for figure in names:
+    timing.log('weights of %s' % figure)
+    run_worker(build[1], figure, once, dataset_dir, work_dir, 'weights',
+               op_graph=build[2], crop=crop, batch=batch,
+               engine='session')
 
 
 def measure_floor(python, runs=3):

@@ -111,14 +111,17 @@ def test_builds_run_side_by_side_and_flip_who_starts(monkeypatch):
   monkeypatch.setattr(side_by_side, 'run_worker',
                       lambda python, figure, *a, **k: calls.append(
                           (figure, python, k['op_graph'],
-                           k['paired_with'])) or {})
+                           k.get('paired_with', k.get('engine')))) or {})
   settings = dict(benchmark.FULL, figures=['test_li_mnv2'], rounds=2)
   runs = side_by_side.measure(settings, [('reference', 'ref', 'original'),
                                          ('default', 'new', 'fast')], 'data',
                               'work')
-  # Round 1: reference first; round 2: default first, and its last-round
-  # worker traces the ops.  The LI pair runs under the default build.
-  assert calls == [('test_li_mnv2', 'ref', 'original', False),
+  # First the shared weights, by the default build in TensorFlow; round 1:
+  # reference first; round 2: default first, and its last-round worker
+  # traces the ops.  The LI pair runs under the default build.
+  assert calls == [('test_li_mnv2', 'new', 'fast', 'session'),
+                   ('test_mnv2', 'new', 'fast', 'session'),
+                   ('test_li_mnv2', 'ref', 'original', False),
                    ('test_li_mnv2', 'new', 'fast', False),
                    ('test_li_mnv2', 'new', 'fast', 'test_mnv2'),
                    ('test_li_mnv2', 'new', 'fast', True),

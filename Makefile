@@ -31,7 +31,7 @@ TESTS ?= tests/reference/test_graphs_reference.py \
 	tests/unit/test_programs_eval_utils.py \
 	tests/graphs/test_graphs_batch_norm.py tests/graphs/test_programs_towers.py \
 	tests/reference/test_train_step_reference.py \
-	tests/tools/test_bench_engine.py
+	tests/benchmarks/test_bench_engine.py tests/benchmarks/test_gpu_check.py
 else ifeq ($(TF),1)
 VENV := .venv
 REQUIREMENTS := requirements.txt

@@ -15,7 +15,7 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from li_programs import process  # noqa: E402,F401  pylint: disable=unused-import
+from li_programs import process  # noqa: E402,F401
 
 
 def main():

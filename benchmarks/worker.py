@@ -21,7 +21,7 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 # As the programs do, before TensorFlow (li_programs/process.py).
-from li_programs import process  # noqa: E402,F401  pylint: disable=unused-import
+from li_programs import process  # noqa: E402,F401
 from benchmarks import figures as figs  # noqa: E402
 from benchmarks import timing  # noqa: E402
 from benchmarks import workloads  # noqa: E402

@@ -377,3 +377,25 @@ def test_scaling_sizes_must_be_positive_integers(capsys, tmp_path):
   settings = benchmark.settings_from_args(benchmark.parse_args(['--scaling']))
   assert settings['test_crops'] == [257, 513, 1025]
   assert settings['train_batches'] == [2, 4, 8]
+
+
+@pytest.mark.slow
+def test_whole_runs_time_test_py_from_start_to_end(tmp_path, capsys):
+  from benchmarks import whole_runs
+  status = whole_runs.main([
+      '--figure=test_li_mnv2', '--images=2', '--pairs=1', '--crop=65',
+      '--image_size=60', '--reference_python=%s' % sys.executable,
+      '--bench_dir=%s' % tmp_path])
+  assert status == 0
+  with open(str(tmp_path / 'whole_runs.json')) as f:
+    (row,) = json.load(f)['rows']
+  assert (row['images'], row['crop'], row['pairs']) == (2, 65, 1)
+  # A whole run takes seconds: TensorFlow starts, the graph is built.
+  for side in ('reference', 'default'):
+    assert row[side + '_wall_s'] > 1 and row[side + '_cpu_s'] > 1
+  assert row['speedup'] == pytest.approx(row['reference_wall_s'] /
+                                         row['default_wall_s'])
+  assert '| `test.py` test_li_mnv2, 2 images, 65x65 |' in \
+      capsys.readouterr().out
+  with pytest.raises(SystemExit):
+    whole_runs.parse_args(['--images=0'])

@@ -11,7 +11,8 @@ start to exit: importing TensorFlow, building the graph, restoring (and,
 where ``inference_engine = auto`` chooses it, converting to TensorFlow
 Lite), every image, writing the results.  Reports the median wall time and
 CPU time (the run and the processes it waited for) of each side and their
-ratio; ``bench/whole_runs.json``.
+ratio; ``bench/whole_runs.json``, and with ``--doc`` the table between the
+page's ``whole`` markers.
 """
 import argparse
 import json
@@ -28,10 +29,13 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
       __file__))))
 
 from benchmarks import figures as figs  # noqa: E402
+from benchmarks import report  # noqa: E402
 from benchmarks import side_by_side  # noqa: E402
 from benchmarks import timing  # noqa: E402
 
 REFERENCE_FLAGS = ['--op_graph=original', '--inference_engine=session']
+BEGIN = '<!-- whole:begin -->'
+END = '<!-- whole:end -->'
 
 
 def _children_cpu():
@@ -107,7 +111,7 @@ def compare(args):
   return rows
 
 
-def format_rows(rows):
+def format_rows(rows, results=None):
   lines = ['| run | reference (1.15.5, original graph, session) | default '
            '| speedup (median of pairs) |', '|---|---|---|---|']
   for row in rows:
@@ -117,6 +121,12 @@ def format_rows(rows):
                      row['reference_wall_s'], row['reference_cpu_s'],
                      row['default_wall_s'], row['default_cpu_s'],
                      row['speedup']))
+  if results:
+    m = results['machine']
+    lines += ['', 'Measured by `benchmarks/whole_runs.py` on %s (%s usable '
+              'CPUs), %d pairs, load average %s after; %.0f s.' % (
+                  m.get('cpu'), m.get('usable_cpus'), rows[0]['pairs'],
+                  results['loadavg_after'], results['wall_s'])]
   return '\n'.join(lines)
 
 
@@ -136,6 +146,8 @@ def parse_args(argv):
       figs.REPO_ROOT, '.venv', 'bin', 'python'))
   parser.add_argument('--bench_dir', default=os.path.join(figs.REPO_ROOT,
                                                           'bench'))
+  parser.add_argument('--doc', default=None,
+                      help='write the table into this page (whole markers)')
   args = parser.parse_args(argv)
   try:
     args.images = [int(n) for n in args.images.split(',')]
@@ -161,7 +173,11 @@ def main(argv=None):
   output = os.path.join(args.bench_dir, 'whole_runs.json')
   with open(output, 'w') as f:
     json.dump(results, f, indent=1, sort_keys=True)
-  print(format_rows(rows))
+  table = format_rows(rows, results)
+  print(table)
+  if args.doc:
+    report.update_doc(args.doc, table, BEGIN, END)
+    print('table written into %s' % args.doc)
   print('results written to %s' % output)
   return 0
 

@@ -382,11 +382,15 @@ def test_scaling_sizes_must_be_positive_integers(capsys, tmp_path):
 @pytest.mark.slow
 def test_whole_runs_time_test_py_from_start_to_end(tmp_path, capsys):
   from benchmarks import whole_runs
+  doc = tmp_path / 'performance.md'
+  doc.write_text('%s\nold\n%s\n' % (whole_runs.BEGIN, whole_runs.END))
   status = whole_runs.main([
       '--figure=test_li_mnv2', '--images=2', '--pairs=1', '--crop=65',
       '--image_size=60', '--reference_python=%s' % sys.executable,
-      '--bench_dir=%s' % tmp_path])
+      '--bench_dir=%s' % tmp_path, '--doc=%s' % doc])
   assert status == 0
+  assert 'old' not in doc.read_text()
+  assert '| `test.py` test_li_mnv2, 2 images, 65x65 |' in doc.read_text()
   with open(str(tmp_path / 'whole_runs.json')) as f:
     (row,) = json.load(f)['rows']
   assert (row['images'], row['crop'], row['pairs']) == (2, 65, 1)

@@ -38,4 +38,3 @@ def exit_now(status):
     sys.stderr.flush()
   finally:
     os._exit(status or 0)  # pylint: disable=protected-access
-

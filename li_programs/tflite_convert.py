@@ -55,9 +55,9 @@ def convert_session(session, inputs, outputs):
                                                      outputs)
     # Three passes that cost time and memory and change nothing here: the
     # conversion metadata, the deduplication of equal weight buffers (a
-    # Python round trip through the whole flatbuffer; the model has no
-    # equal buffers to merge) and a Grappler pass that only inlines
-    # functions (the frozen graph has none).  Private attributes of
+    # Python round trip through the whole flatbuffer; the models here have
+    # none to merge) and a Grappler pass that only inlines functions (the
+    # frozen graph has none).  Private attributes of
     # TensorFlow 2.x: where a version lacks them, nothing changes.
     # pylint: disable=protected-access
     converter.exclude_conversion_metadata = True

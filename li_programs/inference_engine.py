@@ -67,15 +67,15 @@ def _gpu_visible():
 
 
 # What one evaluation pass costs under each engine, per backbone family, on
-# TensorFlow 2.x with 2 CPUs (docs/performance.md says how it was measured):
-# 'convert_s', the seconds the TensorFlow Lite path takes beyond the
-# session's own start (the conversion process, the interpreter, less the
-# session graph it spares); 'session_s' and 'tflite_s', the seconds per
-# 513x513 image, one scale.  Only their ratio decides, so a faster or slower
-# host moves every entry alike.
+# TensorFlow 2.x with 2 CPUs (wall time; docs/performance.md says how it was
+# measured): 'convert_s', the seconds the TensorFlow Lite path takes beyond
+# the session's own start (the conversion process, the interpreter, less
+# the session graph it spares); 'session_s' and 'tflite_s', the seconds per
+# 513x513 image, one scale.  Only their ratios decide, so a faster or
+# slower host moves every entry alike.
 Costs = collections.namedtuple('Costs', ['convert_s', 'session_s', 'tflite_s'])
-COSTS = {'mobilenet': Costs(2.8, 0.064, 0.028),
-         'resnet': Costs(4.4, 0.555, 0.25)}
+COSTS = {'mobilenet': Costs(2.1, 0.041, 0.023),
+         'resnet': Costs(3.7, 0.268, 0.217)}
 _REFERENCE_PIXELS = 513 * 513
 
 # An evaluation: its number of images (per checkpoint), the backbone, the

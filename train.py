@@ -32,7 +32,7 @@ runs one of them.
 import os
 import sys
 
-from li_programs import process  # before TensorFlow (see there)
+from li_programs import process  # noqa: F401  before TensorFlow (see there)
 import tensorflow.compat.v1 as tf
 
 from libs.core import tf_compat

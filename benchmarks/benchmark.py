@@ -185,9 +185,14 @@ def main(argv=None):
                  args.reference_op_graph),
                 ('default', sys.executable, op_graphs.FAST)]
     os.makedirs(args.bench_dir, exist_ok=True)
+    # Evaluation pads an image to the crop and refuses a larger one: the
+    # images must fit the smallest crop timed.
+    crops = [settings['test_crop'] or figs.FIGURES[f][3]
+             for f in settings['figures'] if figs.FIGURES[f][0] == 'eval']
+    crops += settings.get('test_crops', []) if args.scaling else []
+    image_size = min([args.image_size] + crops)
     dataset_dir = figs.make_bench_records(
-        os.path.join(args.bench_dir, 'data'), args.num_images,
-        args.image_size)
+        os.path.join(args.bench_dir, 'data'), args.num_images, image_size)
     started, load_before = time.time(), timing.loadavg()
     timing.log('floors: importing TensorFlow and opening a session')
     floors = {name: side_by_side.measure_floor(python, args.floor_runs)

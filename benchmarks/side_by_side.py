@@ -8,6 +8,7 @@ takes before any model (importing TensorFlow, opening a session).
 """
 import json
 import os
+import re
 import statistics
 import subprocess
 import time
@@ -19,6 +20,15 @@ from libs.core import op_graphs
 REPO_ROOT = figs.REPO_ROOT
 # runs key of the interleaved LI / baseline workers (see measure).
 LI_PAIR = 'li_pair'
+
+
+def failure_line(stderr):
+  """The line of a worker's stderr that names its exception (the last
+  line after a traceback), else its last line."""
+  lines = [l.strip() for l in stderr.strip().splitlines() if l.strip()]
+  named = [l for l in lines
+           if re.match(r'^[A-Za-z_][\w.]*(Error|Exception|Exit)\b', l)]
+  return (named or lines or ['(no output)'])[-1]
 
 
 class Worker(object):
@@ -69,11 +79,12 @@ class Worker(object):
                                   universal_newlines=True)
 
   def _fail(self, why=None):
-    """Kills the worker; raises why, or else its last line on stderr."""
+    """Kills the worker; raises why, or else the exception it printed on
+    stderr (its last line when there is none)."""
     self.kill()
     if why is None:
       with open(self._log_path) as f:
-        why = (f.read().strip().splitlines()[-1:] or ['(no output)'])[0]
+        why = failure_line(f.read())
     raise timing.BenchmarkError('worker %s failed: %s' % (self.label, why))
 
   def _expect(self, reply):

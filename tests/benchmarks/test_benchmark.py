@@ -403,3 +403,13 @@ def test_whole_runs_time_test_py_from_start_to_end(tmp_path, capsys):
       capsys.readouterr().out
   with pytest.raises(SystemExit):
     whole_runs.parse_args(['--images=0'])
+
+
+def test_a_worker_failure_names_the_exception():
+  stderr = ('Traceback (most recent call last):\n  File "x.py", line 1\n'
+            'libs.datasets.record_checks.RecordError: image 1 is too large\n'
+            '\t [[IteratorGetNext]]\n')
+  assert side_by_side.failure_line(stderr) == (
+      'libs.datasets.record_checks.RecordError: image 1 is too large')
+  assert side_by_side.failure_line('just a line\n') == 'just a line'
+  assert side_by_side.failure_line('') == '(no output)'

@@ -177,9 +177,10 @@ def notes(results):
                  % ', '.join(converted))
   m = results['machine']
   lines.append('Measured by `make bench%s` on %s (%s usable CPUs), %d '
-               'rounds, load average %s before and %s after; %.0f s.'
+               'round%s, load average %s before and %s after; %.0f s.'
                % (results.get('make_flags', ''), m.get('cpu'),
                   m.get('usable_cpus'), results['rounds'],
+                  '' if results['rounds'] == 1 else 's',
                   results['loadavg_before'], results['loadavg_after'],
                   results['wall_s']))
   return lines

@@ -43,7 +43,7 @@ TESTS ?= tests/reference/test_graphs_reference.py \
 	tests/unit/test_programs_eval_utils.py \
 	tests/graphs/test_graphs_batch_norm.py tests/graphs/test_programs_towers.py \
 	tests/reference/test_train_step_reference.py \
-	tests/tools/test_bench_engine.py \
+	tests/benchmarks/test_bench_engine.py tests/benchmarks/test_gpu_check.py \
 	tests/programs/test_predict.py tests/programs/test_predict_celeba.py \
 	tests/programs/test_own_dataset.py tests/unit/test_keras_layer.py \
 	tests/unit/test_result_tables.py tests/tools/test_export_model.py
@@ -61,18 +61,17 @@ STAMP := $(VENV)/.requirements-installed
 .PHONY: setup test test-fast demo demo-compare lint clean-venv
 
 # TensorFlow build in .venv (TF=1): BACKEND=tensorflow (default: tensorflow
-# 1.15.5 of requirements.txt, CPU), BACKEND=gpu (tensorflow-gpu 1.15.5, CUDA
-# 10.0 / cuDNN 7.6; requirements-gpu.txt; GPU=1 means the same) or
-# BACKEND=intel (intel-tensorflow 1.15.2, oneDNN/MKL, the fastest on CPUs;
-# requirements-intel.txt). The three wheels share one Python package, so
-# switching uninstalls the others first. A plain `make setup` switches back
-# to the default. One stamp per backend.
+# 1.15.5 of requirements.txt, CPU) or BACKEND=gpu (tensorflow-gpu 1.15.5,
+# CUDA 10.0 / cuDNN 7.6; requirements-gpu.txt; GPU=1 means the same). The
+# two wheels share one Python package, so switching uninstalls the other
+# first. A plain `make setup` switches back to the default. One stamp per
+# backend.
 BACKEND ?= tensorflow
 ifeq ($(TF)$(GPU),11)
 BACKEND := gpu
 endif
-BACKENDS := tensorflow gpu intel
-TF_WHEELS := tensorflow tensorflow-gpu intel-tensorflow
+BACKENDS := tensorflow gpu
+TF_WHEELS := tensorflow tensorflow-gpu
 PIP := $(VENV_PY) -m pip --disable-pip-version-check
 
 # FAST=1 (default): `make setup` also builds the fast environment .venv-tf2
@@ -178,22 +177,28 @@ endif
 # The default (.venv-tf2, fast op graph) against the reference
 # tensorflow==1.15.5 with the original op graph (.venv), side by side ->
 # bench/results.json and a table (QUICK=1: the MobileNetV2 figures only;
-# README=1 also writes the table into docs/performance.md).
+# SCALING=1: per image at crops 257, 513, 1025 and per step at batch 2, 4,
+# 8 -> bench/scaling.json; README=1 also writes the table into
+# docs/performance.md). The code lives in benchmarks/.
 .PHONY: bench
 bench:
 	@$(MAKE) --no-print-directory setup TF=1 FAST=1
 	@test -x $(FAST_VENV)/bin/python || { echo "error: make bench needs $(FAST_VENV) (a Python 3.9-3.12 for make setup TF=2)" >&2; exit 2; }
-	TF_CPP_MIN_LOG_LEVEL=2 $(FAST_VENV)/bin/python -m tools.benchmark --reference_python .venv/bin/python $(if $(QUICK),--quick,) $(if $(README),--readme docs/performance.md,)
+	TF_CPP_MIN_LOG_LEVEL=2 $(FAST_VENV)/bin/python -m benchmarks.benchmark --reference_python .venv/bin/python $(if $(QUICK),--quick,) $(if $(SCALING),--scaling,) $(if $(README),--doc docs/performance.md,)
 
-# CPU backends side by side (tools/benchmark_backends.py): tensorflow 1.15.5
-# in .venv against intel-tensorflow 1.15.2 in .venv-intel, which the first
-# run builds (`make setup` with VENV=.venv-intel BACKEND=intel) -> bench/
-# backends.json. QUICK=1: the three quick cases.
-INTEL_VENV := .venv-intel
-.PHONY: bench-backends
-bench-backends: $(STAMP)
-	@$(MAKE) --no-print-directory setup VENV=$(INTEL_VENV) BACKEND=intel TF=1 FAST=0
-	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m tools.benchmark_backends --other_python $(INTEL_VENV)/bin/python $(if $(QUICK),--quick,)
+# On a machine with an NVIDIA GPU: builds `make setup TF=2 GPU=1` if needed,
+# prints the GPUs TensorFlow sees, runs the golden evaluation and a training
+# step on the GPU against the CPU, a short `make demo TF=2`, and the bench
+# figures at crop 513, batch 8 -> bench/gpu.json (README=1: the table into
+# docs/performance.md). Without a GPU it says so in one line and exits 0.
+.PHONY: gpu-check
+gpu-check:
+	@if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then \
+	  echo "make gpu-check: no NVIDIA GPU here (nvidia-smi lists none); nothing to check"; \
+	else \
+	  $(MAKE) --no-print-directory setup TF=2 GPU=1 && \
+	  TF_CPP_MIN_LOG_LEVEL=2 $(FAST_VENV)/bin/python -m benchmarks.gpu_check $(if $(README),--doc docs/performance.md,); \
+	fi
 
 # Without TF=: both environments.
 clean-venv:

@@ -19,7 +19,8 @@ import sys
 
 import numpy as np
 
-from libs.core import quiet_tf  # first: filters TensorFlow's start-up noise
+from li_programs import process  # noqa: F401  before TensorFlow (see there)
+from libs.core import quiet_tf  # filters TensorFlow's start-up noise
 tf = quiet_tf.import_tensorflow()
 
 from libs.core import tf_compat
@@ -143,4 +144,4 @@ def main(argv):
 
 if __name__ == '__main__':
   tf_compat.use_graph_mode()
-  sys.exit(cli.run_program('test.py', main, sys.argv[1:]))
+  process.exit_now(cli.run_program('test.py', main, sys.argv[1:]))

@@ -33,7 +33,8 @@ runs one of them.
 import os
 import sys
 
-from libs.core import quiet_tf  # first: filters TensorFlow's start-up noise
+from li_programs import process  # noqa: F401  before TensorFlow (see there)
+from libs.core import quiet_tf  # filters TensorFlow's start-up noise
 tf = quiet_tf.import_tensorflow()
 
 from libs.core import tf_compat

@@ -33,7 +33,8 @@ import collections
 import os
 import sys
 
-from libs.core import quiet_tf  # first: filters TensorFlow's start-up noise
+from li_programs import process  # noqa: F401  before TensorFlow (see there)
+from libs.core import quiet_tf  # filters TensorFlow's start-up noise
 tf = quiet_tf.import_tensorflow()
 
 from libs.datasets import data_generator
@@ -364,4 +365,4 @@ def main(argv):
 
 if __name__ == '__main__':
   tf_compat.use_graph_mode()
-  sys.exit(cli.run_program('validate.py', main, sys.argv[1:]))
+  process.exit_now(cli.run_program('validate.py', main, sys.argv[1:]))

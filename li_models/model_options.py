@@ -63,7 +63,7 @@ _DEFAULTS = collections.OrderedDict([
     # variables and, up to float rounding, the results are the same.
     ('op_graph', op_graphs.FAST),
     # 3x3 convolutions by Winograd where it pays (libs/core/winograd.py):
-    # set for the graphs converted to TensorFlow Lite, not a config key.
+    # the graphs converted to TensorFlow Lite take the config key's value.
     ('winograd', False),
 ])
 
@@ -89,6 +89,15 @@ class ModelOptions(collections.namedtuple('ModelOptions', list(_DEFAULTS))):
     options = super(ModelOptions, cls).__new__(cls, **values)
     validate_model_options(options)
     return options
+
+  def __reduce__(self):
+    # By keyword, as __new__ takes them (the TensorFlow Lite conversion
+    # receives the options pickled).
+    return (_model_options, (dict(self._asdict()),))
+
+
+def _model_options(values):
+  return ModelOptions(**values)
 
 
 def check_choice(name, value, allowed):

@@ -161,7 +161,13 @@ OPTIONS = [
          'Kernels that run the model: session (TensorFlow, as the '
          'original), tflite (the model converted to TensorFlow Lite, '
          'XNNPACK; TensorFlow 2.x) or auto (tflite under TensorFlow 2.x '
-         'without a GPU, else session).', inference_engine.ENGINES),
+         'without a GPU when the split is long enough to repay the '
+         'conversion, else session).', inference_engine.ENGINES),
+    _opt('winograd', 'bool', False, _EVAL,
+         'Under TensorFlow Lite, compute the 3x3 convolutions with at least '
+         '128 channels by Winograd F(4x4, 3x3): a little faster for '
+         'ResNet backbones, but their converted model holds 4x the weights '
+         'of those layers (docs/performance.md).'),
     _opt('intra_op_threads', 'int', None, _ALL_MODES,
          'Threads inside one op (None: every usable CPU; 0: TF default).'),
     _opt('inter_op_threads', 'int', None, _ALL_MODES,

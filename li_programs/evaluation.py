@@ -71,8 +71,9 @@ def label_builder(cfg, num_classes, crop, eval_scales, add_flipped_images,
       cfg, num_classes, crop)
   if lite:
     # XNNPACK runs direct 3x3 convolutions near the machine's peak; Winograd
-    # needs fewer multiplications (libs/core/winograd.py).
-    model_options = model_options._replace(winograd=True)
+    # needs fewer multiplications (libs/core/winograd.py), for more memory.
+    model_options = model_options._replace(
+        winograd=bool(getattr(cfg, 'winograd', False)))
   return functools.partial(
       build_predictions, model_options=model_options,
       eval_scales=eval_scales, add_flipped_images=add_flipped_images,
@@ -103,12 +104,11 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images,
   Must be called inside the graph to fill. The fetches dict holds
   'prediction' [1, H, W], 'label' [1, H, W, 1], 'image', 'original_image',
   'image_name'; under the tflite engine (``engine``, default: resolved
-  from ``cfg.inference_engine``), 'prediction' is added by
-  ``run_evaluation`` and the model lives in ``EvalGraph.predictor``.
+  from ``cfg.inference_engine`` and the split's length), 'prediction' is
+  added by ``run_evaluation`` and the model lives in
+  ``EvalGraph.predictor``.
   ``program`` names the caller in the notes it prints.
   """
-  if engine is None:
-    engine = inference_engine.resolve(cfg.inference_engine)
   crop = list(cfg.eval_crop_size)
   dataset = data_generator.Dataset(
       dataset_name=cfg.dataset, split_name=split_name,
@@ -119,6 +119,13 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images,
       is_training=False,
       should_shuffle=False, should_repeat=False,
       descriptor=dataset_info.descriptor_of(cfg))
+  if engine is None:
+    engine, why = inference_engine.resolve_with_reason(
+        cfg.inference_engine, inference_engine.workload(
+            dataset.num_samples, cfg.model_variant, crop, eval_scales,
+            add_flipped_images))
+    if why:
+      _note(program, why)
   iterator = dataset.get_initializable_iterator()
   samples = iterator.get_next()
   images = samples['image']

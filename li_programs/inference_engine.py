@@ -1,29 +1,31 @@
 """Which kernels run the evaluation model: TensorFlow's, or TensorFlow Lite's.
 
 test.py and validate.py spend their time in the model, one image at a time.
-On this project's 2-core x86 test machine, TensorFlow 2.21's own CPU kernels
-ran LI-MNV2 + LI-ASPP at 513x513 in 0.104 s per image and barely used the
-second core; the same frozen graph under the TensorFlow Lite interpreter
-(XNNPACK kernels, 2 threads) took 0.070 s, and LI-ResNet-50 + LI-ASPP +
-decoder 0.645 s against 0.981 s, with every pixel's label the same.
+Under TensorFlow 2.x on CPUs, the TensorFlow Lite interpreter (XNNPACK
+kernels, all CPUs) runs it faster than TensorFlow's own kernels, with the
+same labels up to float rounding -- once the model has been converted,
+which takes seconds per checkpoint (docs/performance.md).
 
 ``inference_engine`` (the option of the evaluating programs):
 
 * ``session``: the model runs in the program's TensorFlow graph, fed by the
   input pipeline, as in the original.
-* ``tflite``: the model is built a second time in a graph of its own, on a
-  placeholder, restored from the checkpoint, frozen and converted to
-  TensorFlow Lite; the evaluation loop feeds it the images the input
-  pipeline produced.  Needs TensorFlow 2.x.
-* ``auto`` (default): ``tflite`` under TensorFlow 2.x when no GPU is
-  visible, ``session`` otherwise (TensorFlow 1.15, GPUs).  If TensorFlow Lite
-  cannot convert a graph, ``auto`` says so in one line and runs it in
-  TensorFlow instead.
+* ``tflite``: the model is restored from the checkpoint, frozen and
+  converted to TensorFlow Lite in a child process (``tflite_predictor``);
+  the evaluation loop feeds it the images the input pipeline produced.
+  Needs TensorFlow 2.x.
+* ``auto`` (default): ``session`` under TensorFlow 1.15 or with a GPU;
+  otherwise ``tflite`` when the split is long enough for the faster images
+  to repay the conversion (``choose``, from the table ``COSTS``), else
+  ``session``.  If TensorFlow Lite cannot convert a graph, ``auto`` says so
+  in one line and runs it in TensorFlow instead.
 
 Kept free of TensorFlow at import, so that the config schema, which lists
-the engines, can be read without it; the converted model itself is
-``tflite_predictor.TflitePredictor``.
+the engines, can be read without it.
 """
+import collections
+
+from li_models import registry
 
 AUTO = 'auto'
 SESSION = 'session'
@@ -64,24 +66,87 @@ def _gpu_visible():
     return False
 
 
-def resolve(requested):
+# What one evaluation pass costs under each engine, per backbone family, on
+# TensorFlow 2.x with 2 CPUs (wall time; docs/performance.md says how it was
+# measured): 'convert_s', the seconds the TensorFlow Lite path takes beyond
+# the session's own start (the conversion process, the interpreter, less
+# the session graph it spares); 'session_s' and 'tflite_s', the seconds per
+# 513x513 image, one scale.  Only their ratios decide, so a faster or
+# slower host moves every entry alike.
+Costs = collections.namedtuple('Costs', ['convert_s', 'session_s', 'tflite_s'])
+COSTS = {'mobilenet': Costs(2.1, 0.041, 0.023),
+         'resnet': Costs(3.7, 0.268, 0.217)}
+_REFERENCE_PIXELS = 513 * 513
+
+# An evaluation: its number of images (per checkpoint), the backbone, the
+# pixels of the eval crop and the passes per image (the eval scales' areas,
+# doubled with flipped images).
+Workload = collections.namedtuple(
+    'Workload', ['images', 'model_variant', 'pixels', 'passes'])
+
+
+def workload(images, model_variant, crop_size, eval_scales=(1.0,),
+             add_flipped_images=False):
+  """The Workload of evaluating ``images`` images at ``crop_size``."""
+  passes = sum(float(s) ** 2 for s in eval_scales) * (
+      2 if add_flipped_images else 1)
+  return Workload(int(images), model_variant,
+                  int(crop_size[0]) * int(crop_size[1]), passes)
+
+
+def break_even_images(work):
+  """Images from which TensorFlow Lite finishes sooner, conversion
+  included (float; inf when it saves nothing per image)."""
+  costs = COSTS[registry.backbone(work.model_variant).family]
+  scale = work.pixels * work.passes / float(_REFERENCE_PIXELS)
+  saving = (costs.session_s - costs.tflite_s) * scale
+  return costs.convert_s / saving if saving > 0 else float('inf')
+
+
+def choose(work):
+  """``(engine, why)``: the faster engine for Workload ``work`` where
+  TensorFlow Lite can run (``why``: a phrase for the programs' note)."""
+  needed = break_even_images(work)
+  if work.images >= needed:
+    return TFLITE, None
+  return SESSION, (
+      '%d image%s: the model runs in TensorFlow, as TensorFlow Lite repays '
+      'its conversion from about %d images of this model; '
+      '--inference_engine=tflite forces it'
+      % (work.images, '' if work.images == 1 else 's', round(needed)))
+
+
+def resolve(requested, work=None):
   """The engine that runs: ``session`` or ``tflite``.
+
+  ``work``: the Workload, for ``auto``'s choice (None: ``tflite`` wherever
+  it can run).
 
   Raises:
     ValueError: an unknown engine, or ``tflite`` where it cannot run.
   """
+  return resolve_with_reason(requested, work)[0]
+
+
+def resolve_with_reason(requested, work=None):
+  """``resolve``, and why ``auto`` chose ``session`` where TensorFlow Lite
+  could run (None otherwise)."""
   if requested not in ENGINES:
     raise ValueError('inference_engine must be one of %s, got %r'
                      % (', '.join(ENGINES), requested))
   if requested == SESSION:
-    return SESSION
+    return SESSION, None
   reason = tflite_unavailable_reason()
   if requested == TFLITE:
     if reason:
       raise ValueError('inference_engine = tflite: %s; use session or auto'
                        % reason)
-    return TFLITE
-  return SESSION if reason or _gpu_visible() else TFLITE
+    return TFLITE, None
+  if reason or _gpu_visible():
+    return SESSION, None
+  if work is None:
+    return TFLITE, None
+  return choose(work)
 
 
 def interpreter_threads(intra_op_threads):

@@ -38,11 +38,10 @@ def composed_cross_entropy(labels, logits, compile_with_xla=False):
   and reductions, with the gradient (softmax - one-hot) written out;
   ``compile_with_xla`` fuses each of the two into one XLA computation.
 
-  Why: under TensorFlow 2.x the fused op's CPU kernel is the slow one.
-  Forward plus backward on 4x129x129 pixels x 151 classes (ADE20K at the
-  benchmark crop, 2 cores, TensorFlow 2.21): 42 ms fused, 23 ms composed,
-  13 ms composed and compiled by XLA.  Under 1.15.5 the fused op is the
-  faster (62 against 77 ms).
+  Why: under TensorFlow 2.x the fused op's CPU kernel is the slow one;
+  composed, and more so compiled by XLA, forward plus backward take a
+  fraction of its time.  Under 1.15.5 the fused op is the faster
+  (docs/performance.md).
   """
   labels = tf.convert_to_tensor(labels)
   num_classes = tf.dimension_value(logits.shape[-1])
@@ -72,9 +71,8 @@ def composed_cross_entropy(labels, logits, compile_with_xla=False):
 def pixel_cross_entropy(labels, logits, op_graph=op_graphs.FAST):
   """Per-row softmax cross-entropy: the original's fused op, or under the
   fast op graph on TensorFlow 2.x ``composed_cross_entropy``, compiled by
-  XLA where TensorFlow has it (same numbers up to float rounding; LI-MNV2 +
-  LI-ASPP training steps at crop 129 on 2 cores, interleaved with the fused
-  op's: 143.5 against 153.2 ms, medians of 50)."""
+  XLA where TensorFlow has it (same numbers up to float rounding, faster
+  training steps: docs/performance.md)."""
   if op_graph == op_graphs.FAST and tf_compat.tensorflow_major() >= 2:
     return composed_cross_entropy(
         labels, logits, compile_with_xla=tf.test.is_built_with_xla())

@@ -2,7 +2,7 @@
 
 ``build_train_ops`` turns a loaded ``train`` config into ``TrainOps``; the
 local loop (``train_loop``) and the distributed path (``distributed_train``)
-run them.  ``tools/benchmark.py`` and ``tools/recalibrate_bn.py`` build the
+run them.  ``benchmarks/`` and ``tools/recalibrate_bn.py`` build the
 same graph from here.
 """
 import collections

@@ -22,27 +22,18 @@ multiple of the rate and cut into ``rate**2`` small maps. On the small maps
 of segmentation at output stride 16 (9x9 at a 129x129 crop) that padding is
 most of the work: at rate 8 the padded batch holds 12.6x the real positions,
 and at the ASPP rates 12 and 18 every tap but the centre lands in the zero
-padding. The backward pass of these convolutions took 2.9 of 4.8 s of op
-time in an LI-ResNet-50 training step (TensorFlow 2.21, crop 129, batch 4).
+padding. The backward pass of these convolutions took most of the op time
+of an LI-ResNet-50 training step (crop 129; docs/performance.md).
 
 The taps compute the same sum directly where that is cheaper. A tap whose
 offset puts it wholly in the padding contributes nothing and is dropped; the
 input shifted under each remaining tap (zero where it leaves the map) is
 stacked along the channels and multiplied with the matching kernel rows in
 one 1x1 convolution (regular), or multiplied and summed channel by channel
-(depthwise). Measured forward plus backward on 2 cores (TensorFlow 2.21 /
-1.15.5), it wins by far where the space-to-batch maps would be tiny and is
-level or mixed elsewhere, so ``use_taps`` takes it only for the former:
-
-===============================  ================  ===============
-case                             space_to_batch    taps
-===============================  ================  ===============
-3x3x512x512, 4x9x9, rate 8       2346 / 2571 ms    104 / 133 ms
-3x3x512x512, 4x9x9, rate 2        117 / 156 ms     108 / 123 ms
-3x3x512x512, 1x33x33, rate 4      224 / 253 ms     219 / 247 ms
-depthwise 2048, 4x9x9, rate 12    109 / 102 ms       2 / 3 ms
-depthwise 2048, 4x9x9, rate 6      19 / 35 ms       25 / 26 ms
-===============================  ================  ===============
+(depthwise). Measured forward plus backward (the table in
+docs/performance.md), it wins by far where the space-to-batch maps would be
+tiny and is level or mixed elsewhere, so ``use_taps`` takes it only for the
+former.
 
 Variables, initialisers, regularisers, normaliser, activation and
 collections are those of ``slim.conv2d`` / ``slim.separable_conv2d``
@@ -151,9 +142,8 @@ def pointwise_conv(inputs, filters):
   """1x1, stride-1 NHWC convolution as one matrix product.
 
   ``[N*H*W, in] x [in, out]``: forward and backward (both gradients) of the
-  1x1 layers of MobileNetV2 at a 129x129 crop, batch 4, took 19.2 instead
-  of 24.2 ms as MatMul than as Conv2D on TensorFlow 2.21 and 23.6 instead
-  of 34.8 ms on 1.15.5 (2 cores; twelve layer shapes, 9x9 to 65x65).
+  1x1 layers of MobileNetV2 in training take less time as MatMul than as
+  Conv2D, on both TensorFlow versions (docs/performance.md).
 
   Args:
     inputs: ``[N, H, W, in]`` with static ``in``.
@@ -307,8 +297,7 @@ def conv2d(inputs, num_outputs, kernel_size, stride=1, rate=1, scope=None,
   where ``use_taps`` says so, with ``winograd`` 3x3 layers by Winograd
   where ``winograd.worth_it`` says so, and at inference folds a following
   ``batch_norm`` into the weights, which lets oneDNN fuse the bias and the
-  activation into the convolution (1x1, 24 -> 144 channels, 129x129, with
-  ReLU6: 7.1 -> 3.6 ms on TensorFlow 2.21).
+  activation into the convolution (docs/performance.md).
   """
   check_op_graph(op_graph)
   merged = _slim_kwargs(slim.conv2d, kwargs)
@@ -357,8 +346,8 @@ def depthwise_conv2d(inputs, kernel_size, stride=1, rate=1, scope=None,
   where ``use_taps`` says so, and at inference folds a following
   ``batch_norm`` into the weights: ``conv(x, w * scale) + offset`` instead
   of a separate BatchNorm op over the whole map (oneDNN fuses BatchNorm
-  into regular convolutions itself, but not into depthwise ones; 257x257x96,
-  2 cores: 31 -> 12 ms on TensorFlow 2.21, 47 -> 28 ms on 1.15.5).
+  into regular convolutions itself, but not into depthwise ones;
+  docs/performance.md).
   """
   check_op_graph(op_graph)
   merged = _slim_kwargs(slim.separable_conv2d, kwargs)

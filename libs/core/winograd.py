@@ -23,22 +23,10 @@ A dilated convolution is the same convolution undilated on each of the
 The results are those of the direct convolution up to float rounding: the
 largest difference is about 2e-5 of the output's range (fp32).
 
-When it pays (``worth_it``), measured in TensorFlow Lite on 2 cores
-(TensorFlow 2.21, XNNPACK, one layer, direct / Winograd):
-
-=============================  =================  ========
-layer                          ms                 speedup
-=============================  =================  ========
-33x33, 256 -> 256              6.2 / 3.5          1.75x
-65x65, 128 -> 128              6.0 / 4.8          1.25x
-33x33, 512 -> 512, rate 2      24.9 / 16.7        1.49x
-33x33, 512 -> 512, rate 4      24.4 / 33.1        0.74x
-129x129, 64 -> 64              6.0 / 7.8          0.77x
-257x257, 64 -> 128             47.4 / 62.8        0.75x
-=============================  =================  ========
-
-Few channels leave the transforms (memory-bound) as costly as the saved
-products; high rates split the map into sub-maps too small for 4x4 blocks.
+When it pays (``worth_it``) was measured in TensorFlow Lite, one layer at a
+time (the table in docs/performance.md): few channels leave the transforms
+(memory-bound) as costly as the saved products; high rates split the map
+into sub-maps too small for 4x4 blocks.
 """
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -68,7 +56,7 @@ _OUTPUT_TRANSFORM = np.array([
     [0, 1, -1, 8, -8, 1]], np.float64)
 
 # The smallest channel counts (in and out) and the largest padded area,
-# relative to the map, at which Winograd wins (see the table above).
+# relative to the map, at which Winograd wins (docs/performance.md).
 MIN_CHANNELS = 128
 MAX_PADDED_AREA = 1.5
 

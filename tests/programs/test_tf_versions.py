@@ -6,8 +6,10 @@ Runs the programs under both virtual environments, ``.venv`` (TensorFlow
 * a checkpoint written by ``train.py`` under 2.x resumes under 1.15, and the
   one 1.15 writes then resumes under 2.x;
 * ``test.py`` gives the same confusion matrix under both: on the four
-  CelebAMask-HQ samples of ``../shared/testdata`` with fixed weights, and on
-  the synthetic set with the weights trained above.
+  CelebAMask-HQ samples of ``../shared/testdata`` with fixed weights (under
+  2.x in TensorFlow, which the default engine picks for four images, and in
+  TensorFlow Lite), and on the synthetic set with the weights trained
+  above.
 
 Skipped when either environment is missing, except under CI (``CI`` set),
 which must run them.
@@ -26,7 +28,8 @@ PYTHONS = {'tf1': os.path.join(REPO_ROOT, '.venv', 'bin', 'python'),
            'tf2': os.path.join(REPO_ROOT, '.venv-tf2', 'bin', 'python')}
 CELEBA_SAMPLES = os.path.join(SHARED_DIR, 'testdata', 'celebamask_hq_samples')
 # LI-MNV2 + LI-ASPP, and LI-ResNet-50 + LI-ASPP + decoder, whose 3x3
-# layers TensorFlow Lite computes by Winograd (libs/core/winograd.py).
+# layers TensorFlow Lite computes by Winograd with winograd = true
+# (libs/core/winograd.py).
 CELEBA_CONFIGS = ('liMnv2_liAspp', 'liResnet50_liAspp_dcd')
 # Largest L1 distance allowed between the two normalised confusion matrices
 # (a fraction of the pixels that may flip class between the two builds).
@@ -203,6 +206,16 @@ def test_test_py_confusion_matrices_agree_on_shared_samples(
   hists = {v: _test_py_histogram(v, args, str(tmp_path / v), config_name,
                                  'model.ckpt')
            for v in PYTHONS}
+  # Four images are too few to repay a conversion: the default engine ran
+  # the model in TensorFlow; TensorFlow Lite, with and without Winograd,
+  # must give the same labels.
+  runs = {'tf2_tflite': ['--inference_engine=tflite']}
+  if 'Resnet' in config_name:  # MobileNetV2 has no layer Winograd takes
+    runs['tf2_winograd'] = ['--inference_engine=tflite', '--winograd=true']
+  for name, flags in runs.items():
+    hists[name] = _test_py_histogram('tf2', args + flags,
+                                     str(tmp_path / name), config_name,
+                                     'model.ckpt')
   # The reference: the original op graph under TensorFlow 1.15.
   hists['original'] = _test_py_histogram(
       'tf1', args + ['--op_graph', 'original'], str(tmp_path / 'original'),
@@ -211,5 +224,5 @@ def test_test_py_confusion_matrices_agree_on_shared_samples(
   # The fixed weights predict several classes, so the comparison means
   # something.
   assert np.count_nonzero(hists['original'].sum(axis=0)) >= 3
-  assert _l1(hists['original'], hists['tf1']) <= MAX_L1
-  assert _l1(hists['original'], hists['tf2']) <= MAX_L1
+  for name in ['tf1', 'tf2'] + sorted(runs):
+    assert _l1(hists['original'], hists[name]) <= MAX_L1, name

@@ -22,11 +22,11 @@ ALLOWED = {
     'li_programs': _LIBS + ('li_utils', 'li_models', 'li_programs'),
     # Entry points and tools use the library layers, never an entry point.
     'entry': _LIBS + ('li_utils', 'li_models', 'li_programs', 'tools',
-                      'dataset_generation'),
+                      'benchmarks', 'dataset_generation'),
 }
 PROJECT_ROOTS = ('libs', 'li_utils', 'li_models', 'li_programs', 'tools',
-                 'dataset_generation', 'train', 'validate', 'test',
-                 'predict')
+                 'benchmarks', 'dataset_generation', 'train', 'validate',
+                 'test', 'predict')
 _SKIP_DIRS = ('tests', 'docs', 'runners', 'config')
 
 
@@ -113,7 +113,7 @@ def test_every_import_goes_down():
     ('li_utils.conv_ops', 'def f():\n  from li_models import model\n'),
     ('li_models.model_config', 'from li_programs import config\n'),
     ('li_programs.evaluation', 'import train\n'),
-    ('tools.benchmark', 'def f():\n  import train\n'),
+    ('benchmarks.benchmark', 'def f():\n  import train\n'),
 ])
 def test_an_injected_upward_import_is_found(module, source):
   real = dict(repository_modules())[module]

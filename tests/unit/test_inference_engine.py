@@ -40,6 +40,59 @@ def test_engine_by_tensorflow_version_and_gpu(monkeypatch):
       inference_engine.resolve('tflite')
 
 
+def test_auto_chooses_by_the_length_of_the_run(monkeypatch):
+  monkeypatch.setattr(inference_engine, '_gpu_visible', lambda: False)
+  r50, mnv2 = 'li_resnet_v1_50_beta', 'li_mobilenet_v2'
+  for model_variant in (r50, mnv2):
+    short = inference_engine.workload(4, model_variant, [513, 513])
+    long_ = inference_engine.workload(4000, model_variant, [513, 513])
+    engine, why = inference_engine.resolve_with_reason('auto', short)
+    assert engine == 'session'
+    if TF2:  # TensorFlow Lite could run: auto says why it does not
+      assert why.startswith('4 images: the model runs in TensorFlow, as '
+                            'TensorFlow Lite repays its conversion from '
+                            'about ')
+      assert why.endswith(' images of this model; --inference_engine=tflite '
+                          'forces it')
+    else:
+      assert why is None
+    assert inference_engine.resolve('auto', long_) == (
+        'tflite' if TF2 else 'session')
+    # An explicit engine is never second-guessed.
+    assert inference_engine.resolve('session', long_) == 'session'
+    if TF2:
+      assert inference_engine.resolve('tflite', short) == 'tflite'
+
+
+def test_break_even_follows_the_work_per_image():
+  """The conversion is paid once per checkpoint; each image saves in
+  proportion to its pixels and passes."""
+  def break_even(model_variant, crop=513, scales=(1.0,), flip=False):
+    return inference_engine.break_even_images(inference_engine.workload(
+        1, model_variant, [crop, crop], scales, flip))
+  r50 = break_even('li_resnet_v1_50_beta')
+  mnv2 = break_even('mobilenet_v2')
+  # ResNets save more per image than MobileNetV2 does.
+  assert 40 < r50 < mnv2 < 400
+  assert break_even('li_resnet_v1_101_beta') == r50  # same family
+  assert break_even('li_resnet_v1_50_beta', scales=(0.5, 1.0, 1.5),
+                    flip=True) == pytest.approx(r50 / (2 * 3.5))
+  assert break_even('li_resnet_v1_50_beta', crop=257) == pytest.approx(
+      r50 * 513 ** 2 / 257 ** 2)
+  # docs/performance.md quotes these (LI-R50: 4 and 40 images stay in
+  # TensorFlow; the demo's MobileNetV2 at crop 97 needs over 3,000).
+  assert (round(r50), round(mnv2)) == (73, 117)
+  assert break_even('li_mobilenet_v2', crop=97) > 3000
+  no_gain = inference_engine.Costs(1.0, 0.1, 0.1)
+  costs = dict(inference_engine.COSTS, resnet=no_gain)
+  original = inference_engine.COSTS
+  try:
+    inference_engine.COSTS = costs
+    assert break_even('resnet_v1_50') == float('inf')
+  finally:
+    inference_engine.COSTS = original
+
+
 def test_tensorflow_without_an_interpreter(monkeypatch):
   monkeypatch.setattr(inference_engine, 'interpreter_class', lambda: None)
   monkeypatch.setattr(inference_engine, '_gpu_visible', lambda: False)
@@ -99,10 +152,18 @@ def tiny_checkpoint(tmp_path):
   return path, images, expected
 
 
-def _predictor(fall_back=False, notes=None):
+def _other_labels(images):
+  """A model whose variable does not fit the tiny checkpoint."""
+  tf.get_variable('w', [3, 3, 3, 7])
+  return tf.zeros([1, 17, 17], tf.int32)
+
+
+def _predictor(fall_back=False, notes=None, in_child=False,
+               build_labels=_tiny_labels):
   return tflite_predictor.TflitePredictor(
-      _tiny_labels, IMAGE_SHAPE, tf.float32, num_threads=1,
-      fall_back=fall_back, note=None if notes is None else notes.append)
+      build_labels, IMAGE_SHAPE, tf.float32, num_threads=1,
+      fall_back=fall_back, note=None if notes is None else notes.append,
+      in_child=in_child)
 
 
 @pytest.mark.skipif(not TF2, reason='TensorFlow Lite runs under 2.x only '
@@ -116,7 +177,32 @@ def test_converted_model_gives_the_labels_of_tensorflow(tiny_checkpoint):
   np.testing.assert_array_equal(predictor.predict(images), expected)
 
 
-def _failing_convert(self, session):
+@pytest.mark.slow
+@pytest.mark.skipif(not TF2, reason='TensorFlow Lite runs under 2.x only')
+def test_conversion_in_a_child_process(tiny_checkpoint, tmp_path):
+  """The programs convert in a child process: this one never builds the
+  model, yet predicts its labels; the child's checkpoint errors come back
+  as the same one-line errors."""
+  import resource
+  path, images, expected = tiny_checkpoint
+  predictor = _predictor(in_child=True)
+  assert predictor.in_child
+  before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+  predictor.restore(path)
+  assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime > before
+  assert predictor._graph is None  # pylint: disable=protected-access
+  np.testing.assert_array_equal(predictor.predict(images), expected)
+  other = _predictor(in_child=True, build_labels=_other_labels)
+  with pytest.raises(checkpoint_check.CheckpointMismatch,
+                     match=r'^checkpoint %s does not fit the model: '
+                     % path):
+    other.restore(path)
+  # A model that cannot be pickled is converted in this process.
+  assert not _predictor(in_child=True,
+                        build_labels=lambda x: _tiny_labels(x)).in_child
+
+
+def _failing_convert(self, checkpoint, config_file):
   raise tflite_predictor.ConversionError(
       'TensorFlow Lite could not convert the model: op Foo unsupported')
 

@@ -1,0 +1,40 @@
+"""The programs' process: what is set before TensorFlow starts, and its end.
+
+Imported by the evaluating and training programs before TensorFlow:
+
+* TensorFlow 2.x imports Keras 3 when it starts (and matplotlib through
+  it), a large share of its start-up time and memory (docs/performance.md)
+  for a package the programs never use.  With ``TF_USE_LEGACY_KERAS`` set,
+  TensorFlow looks for the ``tf_keras`` package instead and, where it is not
+  installed, skips the import.  So the variable is set here unless the user
+  set it, or ``tf_keras`` is installed (the variable would then make it
+  ``tf.keras``).  TensorFlow 1.15 ignores it.  Child processes (the
+  TensorFlow Lite conversion) inherit it.
+
+``exit_now`` ends an evaluating program without the interpreter's teardown
+of TensorFlow, which takes seconds on TensorFlow 2.x.  Import this module
+from programs only: it changes the environment of the process.
+"""
+import atexit
+import importlib.util
+import logging
+import os
+import sys
+
+if ('TF_USE_LEGACY_KERAS' not in os.environ and
+    importlib.util.find_spec('tf_keras') is None):
+  os.environ['TF_USE_LEGACY_KERAS'] = '1'
+
+
+def exit_now(status):
+  """Exits with ``status`` (an int, or None for 0) as ``sys.exit`` would --
+  atexit handlers run, logs and standard streams are flushed -- but skips
+  freeing the modules' objects one by one: the operating system takes the
+  memory back at once.  Call it only when every file is closed."""
+  try:
+    atexit._run_exitfuncs()  # pylint: disable=protected-access
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+  finally:
+    os._exit(status or 0)  # pylint: disable=protected-access

@@ -107,7 +107,10 @@ def main(argv):
       'checkpoint': checkpoint})
   failed = []
   decoder = prediction_files.ImageDecoder()
-  with predictor_lib.Predictor(cfg, checkpoint, program=PROGRAM) as model:
+  with predictor_lib.Predictor(cfg, checkpoint, program=PROGRAM,
+                               num_images=len(images)) as model:
+    if model.engine_reason:
+      _note(model.engine_reason)
     if model.engine == inference_engine.TFLITE:
       _note('inference on TensorFlow Lite (converted once per padded image '
             'size); --inference_engine=session runs it in TensorFlow')

@@ -166,7 +166,10 @@ class Predictor(object):
     checkpoint, cfg, engine, num_classes, ignore_label, eval_scales.
   """
 
-  def __init__(self, cfg, checkpoint, program='predictor'):
+  def __init__(self, cfg, checkpoint, program='predictor', num_images=None):
+    """``num_images``: how many images the caller will label, when known;
+    ``inference_engine = auto`` then chooses as test.py does for a split of
+    that length (unknown: TensorFlow Lite wherever it can run)."""
     self.cfg = cfg
     self.program = program
     descriptor = dataset_info.descriptor_of(cfg)
@@ -179,10 +182,14 @@ class Predictor(object):
           'checkpoint %s not found (no %s.index)' % (checkpoint, checkpoint))
     self.checkpoint = checkpoint
     self.eval_scales = evaluation.eval_scales_of(cfg)
-    self.engine = inference_engine.resolve(cfg.inference_engine)
+    self.crop = [int(d) for d in cfg.eval_crop_size]
+    work = None if num_images is None else inference_engine.workload(
+        num_images, cfg.model_variant, self.crop, self.eval_scales,
+        cfg.add_flipped_images)
+    self.engine, self.engine_reason = inference_engine.resolve_with_reason(
+        cfg.inference_engine, work)
     self.normalisation = registry.backbone(cfg.model_variant).normalisation
     self.session_config = session_config.session_config_from(cfg)
-    self.crop = [int(d) for d in cfg.eval_crop_size]
     self._models = collections.OrderedDict()
     self._sizer = None
 

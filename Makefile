@@ -39,7 +39,7 @@ TESTS ?= tests/reference/test_graphs_reference.py \
 	tests/unit/test_inference_engine.py \
 	tests/datasets/test_data_reader.py tests/programs/test_programs_e2e.py \
 	tests/programs/test_programs_cli.py tests/programs/test_programs_shipped.py \
-	tests/unit/test_programs_train_utils.py \
+	tests/unit/test_train_pieces.py \
 	tests/unit/test_programs_eval_utils.py \
 	tests/graphs/test_graphs_batch_norm.py tests/graphs/test_programs_towers.py \
 	tests/reference/test_train_step_reference.py \

@@ -48,7 +48,7 @@ from li_programs import run_folders
 from li_programs import run_record
 from li_programs import train_loop
 from li_programs import train_start
-from li_programs import train_utils
+from li_programs import loss_guard
 from li_programs import training_graph
 from li_programs import training_marker
 
@@ -102,7 +102,7 @@ def train_locally(cfg, train_dir):
         print('Interrupted by signal %d at step %d; checkpoint saved to %s'
               % (stop.signum, step, train_dir))
         return 128 + stop.signum
-      except train_utils.TrainingDivergedError as err:
+      except loss_guard.TrainingDivergedError as err:
         sys.stderr.write('train.py: error: %s\n' % err)
         return 1
       except tf.errors.OpError as err:

@@ -20,7 +20,6 @@ from li_programs import train_checkpoints
 from li_programs import distributed_runtime as distributed
 from li_programs import random_seed
 from li_programs import session_config
-from li_programs import train_utils
 from li_programs import training_graph
 from li_programs.train_loop import SignalCatcher
 
@@ -61,7 +60,7 @@ def distributed_train_loop(sess, ops, num_steps, log_steps, stop=None,
     The last global step seen.
 
   Raises:
-    train_utils.TrainingDivergedError: on a NaN/inf loss or one grown
+    loss_guard.TrainingDivergedError: on a NaN/inf loss or one grown
       past loss_guard.BLOW_UP_FACTOR times the first.
   """
   if global_step_var is None:
@@ -132,7 +131,7 @@ def _session_hooks(cfg, plan, ops, train_dir):
 
 
 def _scaffold_init_fn(init_fn):
-  """train_utils.model_init_fn's ``fn(sess)`` as a Scaffold init_fn; the
+  """initialization.model_init_fn's ``fn(sess)`` as a Scaffold init_fn; the
   chief runs it only when it does not resume from a checkpoint."""
   if init_fn is None:
     return None
@@ -215,7 +214,7 @@ def train_distributed(cfg, plan, train_dir):
             max_wait_secs=plan.timeout_secs) as sess:
           step = distributed_train_loop(sess, ops, num_steps, cfg.log_steps,
                                         catcher, tf.train.get_global_step())
-      except train_utils.TrainingDivergedError as err:
+      except loss_guard.TrainingDivergedError as err:
         sys.stderr.write('train.py: error: %s\n' % err)
         return 1
   latest = checkpoint_state.latest(train_dir) if plan.is_chief else None

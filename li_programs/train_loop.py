@@ -170,7 +170,7 @@ def train_loop(sess, ops, train_dir, num_steps, save_checkpoint_steps,
 
   Raises:
     TrainingInterrupted: after saving, when ``stop.signum`` was set.
-    train_utils.TrainingDivergedError: on a NaN/inf loss, or one grown past
+    loss_guard.TrainingDivergedError: on a NaN/inf loss, or one grown past
       ``loss_guard.BLOW_UP_FACTOR`` times the first (nothing is saved then:
       the last checkpoint is the last good one).
     write_errors.WriteError: a checkpoint could not be written.

@@ -15,7 +15,11 @@ from li_models import model_config
 from li_models import registry
 from li_programs import dataset_info
 from li_programs import towers as towers_lib
-from li_programs import train_utils
+from li_programs import initialization
+from li_programs import learning_rates
+from li_programs import losses
+from li_programs import multipliers
+from li_programs import optimizers
 
 # sync_optimizer: the tf.train.SyncReplicasOptimizer of a --sync_replicas
 # run (None otherwise).
@@ -100,7 +104,7 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
         weight_decay=cfg.weight_decay, is_training=True,
         fine_tune_batch_norm=cfg.fine_tune_batch_norm)
     losses = [
-        train_utils.softmax_cross_entropy_loss(
+        losses.softmax_cross_entropy_loss(
             logits, batch['label'], num_classes, ignore_label,
             upsample_logits=cfg.upsample_logits,
             hard_example_mining_step=cfg.hard_example_mining_step,
@@ -117,12 +121,12 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
       device_fn)
   total_loss = tf.add_n([t.loss for t in towers])
 
-  lr = train_utils.learning_rate(
+  lr = learning_rates.learning_rate(
       global_step, cfg.learning_policy, cfg.base_learning_rate,
       cfg.learning_rate_decay_step, cfg.learning_rate_decay_factor,
       cfg.training_number_of_steps, cfg.learning_power, cfg.slow_start_step,
       cfg.slow_start_learning_rate, cfg.end_learning_rate)
-  optimizer, lr = train_utils.make_optimizer(
+  optimizer, lr = optimizers.make_optimizer(
       cfg.optimizer, lr, cfg.momentum, cfg.adam_learning_rate,
       cfg.adam_epsilon)
   sync_optimizer = None
@@ -131,17 +135,17 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
         optimizer, replicas_to_aggregate=plan.replicas_to_aggregate,
         total_num_replicas=plan.num_workers)
 
-  train_vars = train_utils.select_trainable_variables(
+  train_vars = multipliers.select_trainable_variables(
       tf.trainable_variables(), model.backbone_scope(cfg.model_variant),
       cfg.freeze_backbone_network, cfg.finetune_li_weight_only)
   grads = towers_lib.tower_gradients(optimizer, towers, train_vars,
                                      device_fn)
   last_layers = model.get_extra_layer_scopes(
       cfg.last_layers_contain_logits_only)
-  multipliers = train_utils.gradient_multipliers(
+  grad_multipliers = multipliers.gradient_multipliers(
       train_vars, last_layers, cfg.last_layer_gradient_multiplier,
       cfg.li_weight_gradient_multiplier)
-  grads = train_utils.multiply_gradients(grads, multipliers)
+  grads = multipliers.multiply_gradients(grads, grad_multipliers)
   apply_op = optimizer.apply_gradients(grads, global_step=global_step)
   update_ops = towers_lib.all_update_ops()
   with tf.control_dependencies([apply_op] + list(update_ops)):
@@ -155,7 +159,7 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
                                       first.batch['label'], first.outputs)])
   init_fn = None
   if plan is None or plan.is_chief:
-    init_fn = train_utils.model_init_fn(
+    init_fn = initialization.model_init_fn(
         train_dir, cfg.tf_initial_checkpoint, cfg.initialize_last_layer,
         last_layers)
   # File names, not paths, in the state: the run folder may move.
@@ -176,7 +180,7 @@ def _summaries(total_loss, lr):
                                        tf.add_n(reg)))
   for var in tf.model_variables():
     summaries.append(tf.summary.histogram(var.op.name, var))
-  mean_li = train_utils.mean_li_weight()
+  mean_li = multipliers.mean_li_weight()
   if mean_li is not None:
     summaries.append(tf.summary.scalar('mean_li_weight', mean_li))
   return tf.summary.merge(summaries)

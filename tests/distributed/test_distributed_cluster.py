@@ -17,7 +17,7 @@ from li_programs import config as config_lib
 from li_programs import distributed_runtime as dt
 from li_programs import cli
 from li_programs import distributed_train
-from li_programs import train_utils
+from li_programs import loss_guard
 
 pytestmark = pytest.mark.slow
 
@@ -360,7 +360,7 @@ def test_distributed_loop_stops_at_the_step_and_logs(fresh_graph, capsys):
 
 def test_distributed_loop_nan_and_signal(fresh_graph):
   ops = h.toy_train_ops(nan_from_step=3)
-  with pytest.raises(train_utils.TrainingDivergedError,
+  with pytest.raises(loss_guard.TrainingDivergedError,
                      match='loss is nan at step 3'):
     with tf.train.MonitoredSession(
         hooks=[tf.train.StopAtStepHook(last_step=10)]) as sess:

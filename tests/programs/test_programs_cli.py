@@ -16,7 +16,7 @@ from li_programs import train_checkpoints
 from li_programs import cli
 from li_programs import result_files
 from li_programs import run_folders
-from li_programs import train_utils
+from li_programs import loss_guard
 from li_programs import train_loop
 
 train_prog = h.load_program('train')
@@ -141,7 +141,7 @@ def test_nan_loss_stops_naming_the_step(tmp_path, fresh_graph):
   ops = h.toy_train_ops(nan_from_step=3)
   with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
-    with pytest.raises(train_utils.TrainingDivergedError,
+    with pytest.raises(loss_guard.TrainingDivergedError,
                        match='loss is nan at step 3'):
       train_loop.train_loop(sess, ops, str(tmp_path), 10, 0, 0, 1)
 

@@ -22,7 +22,8 @@ from li_programs import config as config_lib
 from li_programs import config_help
 from li_programs import train_checkpoints
 from li_programs import train_loop
-from li_programs import train_utils
+from li_programs import initialization
+from li_programs import loss_guard
 from li_programs import training_marker
 
 
@@ -79,7 +80,7 @@ def test_moved_folder_resumes_from_its_own_checkpoint(tmp_path):
   # Without a state file (deleted, or lost) the checkpoints still count.
   os.remove(os.path.join(new, 'checkpoint'))
   assert checkpoint_state.latest(new) == os.path.join(new, 'model.ckpt-2')
-  assert train_utils.model_init_fn(new, paths[0], False, []) is None
+  assert initialization.model_init_fn(new, paths[0], False, []) is None
 
 
 # -- Row 4: max_to_keep 0 lists only the newest checkpoint. ---------------
@@ -154,7 +155,7 @@ def test_loss_blow_up_stops_training_and_keeps_the_last_good_checkpoint(
   ops = _exploding_ops()
   with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
-    with pytest.raises(train_utils.TrainingDivergedError) as err:
+    with pytest.raises(loss_guard.TrainingDivergedError) as err:
       train_loop.train_loop(sess, ops, str(tmp_path), 20, 1, 0, 1)
   # First loss 10 (step 1); 1e8 at step 8 is past 1e6 times that.
   assert str(err.value).startswith('loss is 1e+08 at step 8, over 1e+06 '

@@ -1,4 +1,5 @@
-"""Unit tests of li_programs/train_utils.py against numpy formulas."""
+"""Unit tests of the training pieces (li_programs: loss, learning_rate,
+optimizer, multipliers, initialization) against numpy formulas."""
 
 import os
 
@@ -7,7 +8,12 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from libs.core import tf_compat
-from li_programs import train_utils as tu
+from li_programs import initialization
+from li_programs import learning_rates
+from li_programs import losses
+from li_programs import loss_guard
+from li_programs import multipliers
+from li_programs import optimizers
 
 
 def _run(fetch, feed=None):
@@ -18,12 +24,12 @@ def _run(fetch, feed=None):
 
 def test_poly_step_and_slow_start(fresh_graph):
   step = tf.placeholder(tf.int64, [])
-  poly = tu.learning_rate(step, 'poly', base_learning_rate=0.01,
+  poly = learning_rates.learning_rate(step, 'poly', base_learning_rate=0.01,
                           training_number_of_steps=100, learning_power=0.9)
-  stepped = tu.learning_rate(step, 'step', base_learning_rate=0.1,
+  stepped = learning_rates.learning_rate(step, 'step', base_learning_rate=0.1,
                              learning_rate_decay_step=10,
                              learning_rate_decay_factor=0.5)
-  slow = tu.learning_rate(step, 'poly', base_learning_rate=0.01,
+  slow = learning_rates.learning_rate(step, 'poly', base_learning_rate=0.01,
                           training_number_of_steps=100, slow_start_step=5,
                           slow_start_learning_rate=1e-4)
   with tf.Session() as sess:
@@ -37,7 +43,7 @@ def test_poly_step_and_slow_start(fresh_graph):
 
 def test_poly_decays_to_end_learning_rate(fresh_graph):
   step = tf.placeholder(tf.int64, [])
-  poly = tu.learning_rate(step, 'poly', base_learning_rate=0.01,
+  poly = learning_rates.learning_rate(step, 'poly', base_learning_rate=0.01,
                           training_number_of_steps=100, learning_power=0.9,
                           end_learning_rate=0.001)
   with tf.Session() as sess:
@@ -48,14 +54,14 @@ def test_poly_decays_to_end_learning_rate(fresh_graph):
 
 def test_learning_policy_and_optimizer_errors(fresh_graph):
   with pytest.raises(ValueError, match='learning_policy'):
-    tu.learning_rate(tf.constant(0), 'cosine')
+    learning_rates.learning_rate(tf.constant(0), 'cosine')
   with pytest.raises(ValueError, match='optimizer'):
-    tu.make_optimizer('rmsprop', tf.constant(0.1))
-  opt, lr = tu.make_optimizer('adam', None, adam_learning_rate=3e-4,
+    optimizers.make_optimizer('rmsprop', tf.constant(0.1))
+  opt, lr = optimizers.make_optimizer('adam', None, adam_learning_rate=3e-4,
                               adam_epsilon=1e-2)
   assert isinstance(opt, tf.train.AdamOptimizer)
   assert _run(lr) == pytest.approx(3e-4)
-  opt, _ = tu.make_optimizer('sgd', tf.constant(0.1), momentum=0.8)
+  opt, _ = optimizers.make_optimizer('sgd', tf.constant(0.1), momentum=0.8)
   assert isinstance(opt, tf.train.MomentumOptimizer)
 
 
@@ -78,7 +84,7 @@ def test_gradient_multipliers(fresh_graph):
   v = _make_vars()
   last = ['logits', 'image_pooling', 'aspp', 'concat_projection', 'decoder',
           'meta_architecture']
-  mult = tu.gradient_multipliers(list(v.values()), last, 10.0, 3.0)
+  mult = multipliers.gradient_multipliers(list(v.values()), last, 10.0, 3.0)
   by_name = {var.op.name: m for var, m in mult.items()}
   # The LI multiplier comes on top of the last-layer one ('aspp' in
   # 'li_aspp/...'): 10 x 3.
@@ -91,12 +97,12 @@ def test_gradient_multipliers(fresh_graph):
       'decoder/decoder_conv0/biases': 20.0,
       'logits/semantic/weights': 10.0,
       'logits/semantic/biases': 20.0}
-  only_logits = tu.gradient_multipliers(list(v.values()), ['logits'], 1.0)
+  only_logits = multipliers.gradient_multipliers(list(v.values()), ['logits'], 1.0)
   assert {var.op.name: m for var, m in only_logits.items()} == {
       'MobilenetV2/Conv/biases': 2.0, 'decoder/decoder_conv0/biases': 2.0,
       'logits/semantic/biases': 2.0}
   grads = [(tf.constant([1.0, 2.0]), var) for var in v.values()]
-  scaled = _run([g for g, _ in tu.multiply_gradients(grads, mult)])
+  scaled = _run([g for g, _ in multipliers.multiply_gradients(grads, mult)])
   for (_, var), value in zip(grads, scaled):
     np.testing.assert_allclose(value, np.array([1.0, 2.0]) * mult.get(var, 1))
 
@@ -104,20 +110,20 @@ def test_gradient_multipliers(fresh_graph):
 def test_variable_selection(fresh_graph):
   v = _make_vars()
   allv = list(v.values())
-  frozen = tu.select_trainable_variables(allv, 'MobilenetV2',
+  frozen = multipliers.select_trainable_variables(allv, 'MobilenetV2',
                                          freeze_backbone_network=True)
   assert all(not x.op.name.startswith('MobilenetV2/') for x in frozen)
   assert len(frozen) == 6
-  li_only = tu.select_trainable_variables(allv, 'MobilenetV2',
+  li_only = multipliers.select_trainable_variables(allv, 'MobilenetV2',
                                           finetune_li_weight_only=True)
   assert sorted(x.op.name for x in li_only) == sorted(
       [n for n in v if n.endswith('li_weights')])
-  both = tu.select_trainable_variables(allv, 'MobilenetV2', True, True)
+  both = multipliers.select_trainable_variables(allv, 'MobilenetV2', True, True)
   assert [x.op.name for x in both] == [
       'li_aspp/branch_1/lateral_inhibition/li_weights']
-  assert tu.select_trainable_variables(allv) == allv
+  assert multipliers.select_trainable_variables(allv) == allv
   with pytest.raises(ValueError, match='no variable left'):
-    tu.select_trainable_variables(allv[:2], 'MobilenetV2', True)
+    multipliers.select_trainable_variables(allv[:2], 'MobilenetV2', True)
 
 
 def _np_pixel_losses(logits, labels, ignore):
@@ -136,7 +142,7 @@ def test_cross_entropy_with_ignore_label(fresh_graph):
   logits = rng.randn(2, 5, 5, 4).astype(np.float32)
   labels = rng.randint(0, 4, (2, 5, 5, 1)).astype(np.int32)
   labels[0, :2] = 255
-  loss = tu.softmax_cross_entropy_loss(tf.constant(logits),
+  loss = losses.softmax_cross_entropy_loss(tf.constant(logits),
                                        tf.constant(labels), 4, 255)
   assert tf.losses.get_losses() == [loss]
   pixel, keep = _np_pixel_losses(logits, labels, 255)
@@ -147,7 +153,7 @@ def test_cross_entropy_upsamples_logits(fresh_graph):
   logits = np.zeros((1, 2, 2, 3), np.float32)
   logits[..., 1] = 5.0
   labels = np.ones((1, 7, 7, 1), np.int32)
-  loss = tu.softmax_cross_entropy_loss(tf.constant(logits),
+  loss = losses.softmax_cross_entropy_loss(tf.constant(logits),
                                        tf.constant(labels), 3, 255)
   expected = -np.log(np.exp(5.0) / (np.exp(5.0) + 2))
   assert _run(loss) == pytest.approx(expected, rel=1e-5)
@@ -168,7 +174,7 @@ def test_composed_cross_entropy_matches_fused_op(fresh_graph, spread,
   weights = tf.constant(rng.rand(300).astype(np.float32))
   fused = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
                                                          logits=logits)
-  composed = tu.composed_cross_entropy(labels, logits, compile_with_xla)
+  composed = losses.composed_cross_entropy(labels, logits, compile_with_xla)
   grads = [tf.gradients(tf.reduce_sum(losses * weights), logits)[0]
            for losses in (fused, composed)]
   fused_v, composed_v, fused_g, composed_g = _run(
@@ -183,7 +189,7 @@ def test_cross_entropy_op_by_op_graph(fresh_graph, op_graph):
   # The original graph keeps the fused op; the fast graph takes the
   # composed one where it is the faster, on TensorFlow 2.x.
   logits = tf.zeros([4, 3])
-  tu.softmax_cross_entropy_loss(tf.reshape(logits, [1, 2, 2, 3]),
+  losses.softmax_cross_entropy_loss(tf.reshape(logits, [1, 2, 2, 3]),
                                 tf.zeros([1, 2, 2, 1], tf.int32), 3, 255,
                                 op_graph=op_graph)
   ops = tf.get_default_graph().get_operations()
@@ -209,7 +215,7 @@ def test_hard_pixel_mining_ramp(fresh_graph):
   logits = rng.randn(1, 6, 6, 3).astype(np.float32)
   labels = rng.randint(0, 3, (1, 6, 6, 1)).astype(np.int32)
   step = tf.train.get_or_create_global_step()
-  loss = tu.softmax_cross_entropy_loss(
+  loss = losses.softmax_cross_entropy_loss(
       tf.constant(logits), tf.constant(labels), 3, 255,
       hard_example_mining_step=10, top_k_percent_pixels=0.25)
   pixel, _ = _np_pixel_losses(logits, labels, 255)
@@ -222,7 +228,7 @@ def test_hard_pixel_mining_ramp(fresh_graph):
       expected = np.sort(pixel)[::-1][:k].mean()
       assert sess.run(loss) == pytest.approx(expected, rel=1e-5)
   with pytest.raises(ValueError, match='top_k_percent_pixels'):
-    tu.softmax_cross_entropy_loss(tf.constant(logits), tf.constant(labels),
+    losses.softmax_cross_entropy_loss(tf.constant(logits), tf.constant(labels),
                                   3, 255, top_k_percent_pixels=0.0)
 
 
@@ -242,7 +248,7 @@ def test_init_from_checkpoint_excludes_last_layers_and_skips_missing(
     w = tf.get_variable('net/w', [3], initializer=tf.zeros_initializer())
     b = tf.get_variable('logits/b', [2], initializer=tf.zeros_initializer())
     extra = tf.get_variable('net/new', [1], initializer=tf.zeros_initializer())
-    fn = tu.model_init_fn(str(tmp_path / 'train'), ckpt, False, ['logits'],
+    fn = initialization.model_init_fn(str(tmp_path / 'train'), ckpt, False, ['logits'],
                           [w, b, extra])
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
@@ -250,7 +256,7 @@ def test_init_from_checkpoint_excludes_last_layers_and_skips_missing(
       assert restored == 1 and sorted(skipped) == ['logits/b', 'net/new']
       np.testing.assert_allclose(sess.run(w), 7.0)
       np.testing.assert_allclose(sess.run(b), 0.0)
-    fn = tu.model_init_fn(None, ckpt, True, ['logits'], [w, b])
+    fn = initialization.model_init_fn(None, ckpt, True, ['logits'], [w, b])
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
       fn(sess)
@@ -260,16 +266,16 @@ def test_init_from_checkpoint_excludes_last_layers_and_skips_missing(
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
       tf.train.Saver().save(sess, str(tmp_path / 'train' / 'model.ckpt'), 1)
-    assert tu.model_init_fn(str(tmp_path / 'train'), ckpt, False, [],
+    assert initialization.model_init_fn(str(tmp_path / 'train'), ckpt, False, [],
                             [w]) is None
-    assert tu.model_init_fn(None, None, False, [], [w]) is None
+    assert initialization.model_init_fn(None, None, False, [], [w]) is None
 
   with tf.Graph().as_default():
     bad = tf.get_variable('net/w', [4])
     with pytest.raises(ValueError, match='net/w with shape'):
-      tu.model_init_fn(None, ckpt, True, [], [bad])
+      initialization.model_init_fn(None, ckpt, True, [], [bad])
     with pytest.raises(ValueError, match='cannot read checkpoint'):
-      tu.model_init_fn(None, str(tmp_path / 'nope.ckpt'), True, [], [bad])
+      initialization.model_init_fn(None, str(tmp_path / 'nope.ckpt'), True, [], [bad])
 
 
 def test_init_restores_global_variables_by_prefix(tmp_path):
@@ -292,7 +298,7 @@ def test_init_restores_global_variables_by_prefix(tmp_path):
                                   trainable=not name.endswith('Momentum'))
             for name in names}
     step = tf.train.get_or_create_global_step()
-    fn = tu.model_init_fn(None, ckpt, False, ['aspp', 'logits'])
+    fn = initialization.model_init_fn(None, ckpt, False, ['aspp', 'logits'])
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
       restored, skipped = fn(sess)
@@ -306,7 +312,7 @@ def test_init_restores_global_variables_by_prefix(tmp_path):
 
 
 def test_mean_li_weight_and_finite_check(fresh_graph):
-  assert tu.mean_li_weight([]) is None
+  assert multipliers.mean_li_weight([]) is None
   with tf.variable_scope('a/lateral_inhibition'):
     tf.get_variable('li_weights', [1, 1, 2, 1],
                     initializer=tf.constant_initializer(0.2))
@@ -314,10 +320,10 @@ def test_mean_li_weight_and_finite_check(fresh_graph):
     tf.get_variable('li_weights', [1, 1, 4, 1],
                     initializer=tf.constant_initializer(0.5))
   tf.get_variable('other', [3], initializer=tf.ones_initializer())
-  assert _run(tu.mean_li_weight()) == pytest.approx((0.4 + 2.0) / 6)
-  tu.check_finite_loss(1.5, 3)
-  with pytest.raises(tu.TrainingDivergedError, match='step 12'):
-    tu.check_finite_loss(float('nan'), 12)
+  assert _run(multipliers.mean_li_weight()) == pytest.approx((0.4 + 2.0) / 6)
+  loss_guard.check_finite_loss(1.5, 3)
+  with pytest.raises(loss_guard.TrainingDivergedError, match='step 12'):
+    loss_guard.check_finite_loss(float('nan'), 12)
 
 
 def test_cross_entropy_on_downsampled_labels(fresh_graph):
@@ -325,7 +331,7 @@ def test_cross_entropy_on_downsampled_labels(fresh_graph):
   logits[0, 0, 0] = [4.0, 0.0, 0.0]
   labels = np.full((1, 5, 5, 1), 2, np.int32)
   labels[0, 0, 0] = 0
-  loss = tu.softmax_cross_entropy_loss(tf.constant(logits),
+  loss = losses.softmax_cross_entropy_loss(tf.constant(logits),
                                        tf.constant(labels), 3, 255,
                                        upsample_logits=False)
   # Nearest (align_corners) keeps labels[0, 0] = 0 at logits pixel (0, 0)

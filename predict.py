@@ -9,11 +9,9 @@ Per image: ``<name>.png`` (class ids at the image's size),
 ``run.json`` for the run.  The labels are test.py's for the same image
 (same preprocessing, ``eval_scales``, flips and ``inference_engine``); any
 image size works.  ``--help`` lists every option.  The program lives in
-li_programs/predict_program.py, the Python API in li_programs/predictor.py.
+li_programs/commands/predict.py, the Python API in li_programs/predictor.py.
 """
-import sys
-
-from li_programs import predict_program
+from li_programs.commands import predict as program
 
 if __name__ == '__main__':
-  sys.exit(predict_program.run())
+  program.script()

@@ -15,8 +15,8 @@ import tempfile
 
 from benchmarks.timing import BenchmarkError
 from libs.core import op_graphs
-from li_programs import config as config_lib
-from li_programs import inference_engine
+from li_programs.config import config as config_lib
+from li_programs.runtime import inference_engine
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

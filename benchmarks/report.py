@@ -12,7 +12,7 @@ from benchmarks import figures as figs
 from benchmarks import timing
 from benchmarks.side_by_side import LI_PAIR
 from libs.core import op_graphs
-from li_programs import inference_engine
+from li_programs.runtime import inference_engine
 
 BEGIN = '<!-- bench:begin -->'
 END = '<!-- bench:end -->'

@@ -17,10 +17,10 @@ import tensorflow.compat.v1 as tf
 from benchmarks import figures as figs
 from benchmarks import timing
 from libs.core import op_graphs
-from li_programs import evaluation
-from li_programs import inference_engine
-from li_programs import session_config as sc
-from li_programs import training_graph
+from li_programs.evaluate import evaluation
+from li_programs.runtime import inference_engine
+from li_programs.runtime import session_config as sc
+from li_programs.train import training_graph
 from libs.datasets import data_generator
 
 SEED = 1234

@@ -29,16 +29,16 @@ import tensorflow.compat.v1 as tf
 from libs.datasets import input_preprocess
 from libs.datasets import preprocess_utils
 from li_models import registry
-from li_programs import checkpoint_check
-from li_programs import cli
-from li_programs import config as config_lib
-from li_programs import dataset_info
-from li_programs import evaluation
-from li_programs import inference_engine
-from li_programs import result_files
-from li_programs import run_folders
-from li_programs import session_config
-from li_programs import train_checkpoints
+from li_programs.checkpoints import checkpoint_check
+from li_programs.config import cli
+from li_programs.config import config as config_lib
+from li_programs.config import dataset_info
+from li_programs.evaluate import evaluation
+from li_programs.runtime import inference_engine
+from li_programs.report import result_files
+from li_programs.runtime import run_folders
+from li_programs.runtime import session_config
+from li_programs.checkpoints import train_checkpoints
 
 # Padded sizes whose model stays built.
 _CACHED_SIZES = 4

@@ -75,13 +75,13 @@ config_file() {
   echo "$path"
 }
 
-# runner_checks ARGS...: li_programs/runner_checks.py; exits on its errors.
+# runner_checks ARGS...: li_programs/config/runner_checks.py; exits on its errors.
 runner_checks() {
   LI_REPO_ROOT="$REPO_ROOT" LI_RUNNER="$(basename "$0")" "$PYTHON" - "$@" <<'PY' || exit 2
 import os
 import sys
 sys.path.insert(0, os.environ['LI_REPO_ROOT'])
-from li_programs import runner_checks
+from li_programs.config import runner_checks
 sys.exit(runner_checks.main(sys.argv[1:]))
 PY
 }

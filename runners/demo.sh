@@ -115,7 +115,7 @@ cfg_value() {
   "$PYTHON" - "$1" "$2" "${PROGRAM_ARGS[@]}" <<'PY'
 import os, sys
 sys.path.insert(0, os.environ['LI_REPO_ROOT'])
-from li_programs import config
+from li_programs.config import config
 try:
   cfg = config.load_config(sys.argv[1], 'train', sys.argv[3:])
 except config.ConfigError as err:
@@ -129,8 +129,8 @@ best_checkpoint() {
   "$PYTHON" - "$OUT/snapshots" "$1" <<'PY'
 import os, sys
 sys.path.insert(0, os.environ['LI_REPO_ROOT'])
-from li_programs import result_files
-from li_programs import run_folders
+from li_programs.report import result_files
+from li_programs.runtime import run_folders
 dirs = run_folders.output_dirs(sys.argv[1], sys.argv[2])
 print(result_files.best_existing_val_checkpoint(dirs.val)[0])
 PY

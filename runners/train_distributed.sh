@@ -68,7 +68,7 @@ if [ -z "${LOG_DIR:-}" ]; then
 import os
 import sys
 sys.path.insert(0, os.environ['LI_REPO_ROOT'])
-from li_programs import config
+from li_programs.config import config
 cfg = config.load_config(sys.argv[1], 'train', sys.argv[2:])
 print(os.path.join(cfg.snapshot_root, cfg.config_name, 'distributed_logs'))
 PY

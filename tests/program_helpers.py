@@ -4,12 +4,11 @@ Builds the tiny synthetic dataset, writes tiny configs and loads the three
 programs by path (a module named ``test`` would clash with the stdlib).
 """
 
-import importlib.util
+import importlib
 import os
 
 import pytest
 
-from conftest import REPO_ROOT  # noqa: E402
 
 NUM_TRAIN = 4
 NUM_VAL = 4
@@ -62,12 +61,9 @@ atrous_rates = 6,12,18
 
 
 def load_program(name):
-  """Imports train.py / validate.py / test.py from the repo root."""
-  path = os.path.join(REPO_ROOT, name + '.py')
-  spec = importlib.util.spec_from_file_location('li_program_' + name, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  """The module of train.py / validate.py / test.py / predict.py
+  (li_programs/commands/<name>.py: ``main(argv)``, ``run(argv)``)."""
+  return importlib.import_module('li_programs.commands.' + name)
 
 
 def build_synthetic(root):
@@ -131,7 +127,7 @@ def toy_train_ops(nan_from_step=10 ** 6):
   """
   import numpy as np
   import tensorflow.compat.v1 as tf
-  from li_programs import training_graph
+  from li_programs.train import training_graph
   step = tf.train.get_or_create_global_step()
   w = tf.get_variable('w', [], initializer=tf.ones_initializer())
   increment = tf.assign_add(step, 1)
@@ -149,8 +145,8 @@ def save_model_checkpoint(config_file, prefix, flags=(), global_step=None,
   training; returns the checkpoint path."""
   import tensorflow.compat.v1 as tf
   from li_models import model
-  from li_programs import config as config_lib
-  from li_programs import dataset_info
+  from li_programs.config import config as config_lib
+  from li_programs.config import dataset_info
   from li_models import model_config
 
   cfg = config_lib.load_config(config_file, 'test', list(flags), notify=None)

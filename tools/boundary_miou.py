@@ -27,13 +27,13 @@ from libs.core import quiet_tf  # noqa: E402  (filters TF's start-up noise)
 tf = quiet_tf.import_tensorflow()
 
 from libs.core import tf_compat  # noqa: E402
-from li_programs import boundary_metrics  # noqa: E402
-from li_programs import cli  # noqa: E402
-from li_programs import evaluation  # noqa: E402
-from li_programs import result_files  # noqa: E402
-from li_programs import run_folders  # noqa: E402
-from li_programs import session_config  # noqa: E402
-from li_programs import train_checkpoints  # noqa: E402
+from li_programs.evaluate import boundary_metrics  # noqa: E402
+from li_programs.config import cli  # noqa: E402
+from li_programs.evaluate import evaluation  # noqa: E402
+from li_programs.report import result_files  # noqa: E402
+from li_programs.runtime import run_folders  # noqa: E402
+from li_programs.runtime import session_config  # noqa: E402
+from li_programs.checkpoints import train_checkpoints  # noqa: E402
 
 
 RESULT_TXT = 'boundary_result.txt'

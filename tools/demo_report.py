@@ -25,10 +25,10 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
 
 import numpy as np  # noqa: E402
 
-from li_programs import checkpoint_check  # noqa: E402
-from li_programs import train_checkpoints  # noqa: E402
-from li_programs import result_files  # noqa: E402
-from li_programs import run_folders  # noqa: E402
+from li_programs.checkpoints import checkpoint_check  # noqa: E402
+from li_programs.checkpoints import train_checkpoints  # noqa: E402
+from li_programs.report import result_files  # noqa: E402
+from li_programs.runtime import run_folders  # noqa: E402
 
 SUMMARY_TXT = 'summary.txt'
 LEARNING_CURVE_PNG = 'learning_curve.png'

@@ -13,7 +13,7 @@ be any size up to ``eval_crop_size`` (give a larger ``--eval_crop_size``
 for larger images).  Other ``--option=value`` arguments are config options
 of the ``[test]`` section (``eval_scales``, ``add_flipped_images``, ...);
 without ``--checkpoint_path`` the checkpoint is the one test.py would test.
-The graph: li_programs/model_export.py.
+The graph: li_programs/evaluate/model_export.py.
 """
 import os
 import sys
@@ -22,16 +22,20 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from li_programs import cli  # noqa: E402
-from li_programs import config as config_lib  # noqa: E402
-from li_programs import config_help  # noqa: E402
-from li_programs import dataset_info  # noqa: E402
-from li_programs import inference_engine  # noqa: E402
-from li_programs import model_export  # noqa: E402
-from li_programs import predict_program  # noqa: E402
+from li_programs.runtime import process  # noqa: E402,F401  before TensorFlow
+from libs.core import quiet_tf  # noqa: E402  (filters TF's start-up noise)
+quiet_tf.import_tensorflow()
+
+from li_programs.config import cli  # noqa: E402
+from li_programs.config import config as config_lib  # noqa: E402
+from li_programs.config import config_help  # noqa: E402
+from li_programs.config import dataset_info  # noqa: E402
+from li_programs.runtime import inference_engine  # noqa: E402
+from li_programs.evaluate import model_export  # noqa: E402
+from li_programs.commands import predict as predict_program  # noqa: E402
 from li_programs import predictor  # noqa: E402
-from li_programs import run_record  # noqa: E402
-from li_programs import session_config  # noqa: E402
+from li_programs.runtime import run_record  # noqa: E402
+from li_programs.runtime import session_config  # noqa: E402
 
 PROGRAM = 'export_model.py'
 _EXTRA_HELP = [

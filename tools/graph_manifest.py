@@ -36,8 +36,8 @@ if __name__ == '__main__':  # quiet deprecation notices of the imports below
 
 from libs.datasets import data_generator  # noqa: E402
 from li_models import model  # noqa: E402
-from li_programs import config as config_lib  # noqa: E402
-from li_programs import dataset_info  # noqa: E402
+from li_programs.config import config as config_lib  # noqa: E402
+from li_programs.config import dataset_info  # noqa: E402
 from li_models import model_config  # noqa: E402
 from libs.core import tf_compat  # noqa: E402
 
@@ -109,7 +109,7 @@ def build_manifest(config_file, mode, extra_flags=()):
     the manifest dict (see the module docstring).
 
   Raises:
-    li_programs.config.ConfigError: bad config or flag.
+    li_programs.config.config.ConfigError: bad config or flag.
     ValueError: invalid model options.
   """
   return build_graph_and_manifest(config_file, mode, extra_flags)[1]

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
-from li_programs import li_visualization  # noqa: E402
+from li_programs.report import li_visualization  # noqa: E402
 from li_utils import conv_ops  # noqa: E402
 from libs.core import tf_compat  # noqa: E402
 

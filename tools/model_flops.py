@@ -24,8 +24,8 @@ if __name__ == '__main__':  # quiet deprecation notices of the imports below
   tf.logging.set_verbosity(tf.logging.ERROR)
 
 from libs.datasets import data_generator  # noqa: E402
-from li_programs import config as config_lib  # noqa: E402
-from li_programs import dataset_info  # noqa: E402
+from li_programs.config import config as config_lib  # noqa: E402
+from li_programs.config import dataset_info  # noqa: E402
 from li_models import model_config  # noqa: E402
 from li_models import model_stats  # noqa: E402
 from libs.core import tf_compat  # noqa: E402

@@ -6,7 +6,7 @@ RUN_FOLDER is ``<snapshot_root>/<config_name>`` (or its ``train/``): the
 training summaries come from the event files in ``train/``, the mIoU of
 each checkpoint from ``val/metrics.json`` (or ``val_result.mat``).  The
 picture goes to ``RUN_FOLDER/run_plot.png`` unless ``--output`` says
-otherwise.  The work: li_programs/run_plot.py.
+otherwise.  The work: li_programs/report/run_plot.py.
 """
 import argparse
 import os
@@ -16,8 +16,8 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from li_programs import cli  # noqa: E402
-from li_programs import run_plot  # noqa: E402
+from li_programs.config import cli  # noqa: E402
+from li_programs.report import run_plot  # noqa: E402
 
 
 def main(argv):

@@ -21,10 +21,10 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from li_programs import cli  # noqa: E402
-from li_programs import config as config_lib  # noqa: E402
-from li_programs import dataset_info  # noqa: E402
-from li_programs import prediction_files  # noqa: E402
+from li_programs.config import cli  # noqa: E402
+from li_programs.config import config as config_lib  # noqa: E402
+from li_programs.config import dataset_info  # noqa: E402
+from li_programs.report import prediction_files  # noqa: E402
 
 
 def _image_paths(predictions, images):

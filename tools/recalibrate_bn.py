@@ -37,13 +37,13 @@ from libs.core import progress  # noqa: E402
 from libs.core import tf_compat  # noqa: E402
 from li_models import model  # noqa: E402
 from li_models import model_config  # noqa: E402
-from li_programs import checkpoint_check  # noqa: E402
-from li_programs import cli  # noqa: E402
-from li_programs import random_seed  # noqa: E402
-from li_programs import run_folders  # noqa: E402
-from li_programs import session_config  # noqa: E402
-from li_programs import train_checkpoints  # noqa: E402
-from li_programs import training_graph  # noqa: E402
+from li_programs.checkpoints import checkpoint_check  # noqa: E402
+from li_programs.config import cli  # noqa: E402
+from li_programs.train import random_seed  # noqa: E402
+from li_programs.runtime import run_folders  # noqa: E402
+from li_programs.runtime import session_config  # noqa: E402
+from li_programs.checkpoints import train_checkpoints  # noqa: E402
+from li_programs.train import training_graph  # noqa: E402
 
 
 _FUSED_TYPES = ('FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3')

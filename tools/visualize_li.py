@@ -20,10 +20,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from libs.core import quiet_tf  # noqa: E402  (filters TF's start-up noise)
 quiet_tf.import_tensorflow()
-from li_programs import checkpoint_check  # noqa: E402
-from li_programs import checkpoint_paths  # noqa: E402
-from li_programs import config as li_config  # noqa: E402
-from li_programs import li_visualization  # noqa: E402
+from li_programs.checkpoints import checkpoint_check  # noqa: E402
+from li_programs.checkpoints import checkpoint_paths  # noqa: E402
+from li_programs.config import config as li_config  # noqa: E402
+from li_programs.report import li_visualization  # noqa: E402
 
 
 def main(argv=None):

@@ -34,7 +34,7 @@ _NOISE = re.compile('|'.join([
     r'Unable to register cu(DNN|FFT|BLAS) factory',
     r'computation placer already registered',
     r'TF-TRT Warning: Could not find TensorRT',
-    # TensorFlow Lite conversion (li_programs/tflite_predictor.py).
+    # TensorFlow Lite conversion (li_programs/evaluate/tflite_predictor.py).
     r'Ignored output_format\.$', r'Ignored drop_control_dependency\.$',
     r'^INFO: Created TensorFlow Lite XNNPACK delegate',
 ]))

@@ -283,7 +283,7 @@ class Dataset(object):
         sample[IMAGE], sample[LABEL], record_file, sample[IMAGE_NAME])]
     if self.is_training:
       # Evaluation rejects such labels when it counts them
-      # (li_programs.metrics); training would learn from them silently.
+      # (li_programs.evaluate.metrics); training would learn from them silently.
       checks.append(record_checks.label_range_check(
           sample[LABEL], self.num_of_classes, self.ignore_label, record_file,
           sample[IMAGE_NAME]))

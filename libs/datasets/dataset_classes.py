@@ -15,7 +15,7 @@ datasets' records store them:
 * ``cityscapes``: the 19 training ids and their standard colours.
 * ``synthetic_shapes``: the demo's background and four shapes.
 
-Any other dataset (a config's own, see li_programs/dataset_info.py) gets
+Any other dataset (a config's own, see li_programs/config/dataset_info.py) gets
 ``class_<i>`` names unless its config names them, and generated colours
 (``generated_palette``).
 """

@@ -11,7 +11,7 @@ import tensorflow.compat.v1 as tf
 import program_helpers as h
 from dataset_generation import build_data
 from libs.datasets import record_checks
-from li_programs import cli
+from li_programs.config import cli
 
 # Each test trains or evaluates the tiny model on damaged records.
 pytestmark = pytest.mark.slow

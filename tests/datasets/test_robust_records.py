@@ -16,7 +16,7 @@ import program_helpers as h
 from dataset_generation import build_data
 from dataset_generation import build_voc2012_data
 from libs.datasets import data_generator
-from li_programs import cli
+from li_programs.config import cli
 
 pytestmark = pytest.mark.slow
 

@@ -12,12 +12,12 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import program_helpers as h
-from li_programs import cluster as cl
-from li_programs import config as config_lib
-from li_programs import distributed_runtime as dt
-from li_programs import cli
-from li_programs import distributed_train
-from li_programs import loss_guard
+from li_programs.distributed import cluster as cl
+from li_programs.config import config as config_lib
+from li_programs.distributed import distributed_runtime as dt
+from li_programs.config import cli
+from li_programs.distributed import distributed_train
+from li_programs.train import loss_guard
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import program_helpers as h
-from li_programs import train_checkpoints
+from li_programs.checkpoints import train_checkpoints
 
 pytestmark = pytest.mark.slow
 

@@ -26,7 +26,7 @@ MANIFESTS = sorted(glob.glob(os.path.join(REFERENCE_GRAPHS_DIR, '*.json')))
 def _network_key(config, flags):
   """The model options of a training build, minus what adds or changes no
   layer (class count, crop, LI initial ranges)."""
-  from li_programs import config as config_lib
+  from li_programs.config import config as config_lib
   from li_models import model_config
   cfg = config_lib.load_config(os.path.join(REPO_ROOT, 'config', config),
                                'train', flags)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from li_programs import config as config_lib
+from li_programs.config import config as config_lib
 from tools import graph_manifest
 
 from conftest import REPO_ROOT  # noqa: E402

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from li_programs import config as config_lib
-from li_programs import config_schema
+from li_programs.config import config as config_lib
+from li_programs.config import config_schema
 
 from conftest import REPO_ROOT, SHARED_DIR  # noqa: E402
 ORIGINAL_VALUES = os.path.join(SHARED_DIR, 'reference',

@@ -1,5 +1,5 @@
 """Towers combine as in the original: own batches, L2 in tower 0 only,
-averaged gradients, every tower's update ops (li_programs/towers.py).
+averaged gradients, every tower's update ops (li_programs/train/towers.py).
 
 Toy model: one variable w = 1 with the L2 loss w^2 / 2 (gradient 1) and a
 data loss 3 * x * w on the tower's batch x (gradient 3x).
@@ -9,7 +9,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from libs.core.batch_norm import batch_norm
-from li_programs import towers
+from li_programs.train import towers
 
 
 def _toy_tower(batch):

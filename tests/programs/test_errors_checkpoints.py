@@ -11,10 +11,10 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import program_helpers as h
-from li_programs import checkpoint_check
-from li_programs import train_checkpoints
-from li_programs import cli
-from li_programs import result_files
+from li_programs.checkpoints import checkpoint_check
+from li_programs.checkpoints import train_checkpoints
+from li_programs.config import cli
+from li_programs.report import result_files
 
 pytestmark = pytest.mark.slow
 

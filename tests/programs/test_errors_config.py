@@ -9,10 +9,10 @@ import pytest
 
 import program_helpers as h
 from program_helpers import config  # noqa: F401 (fixture)
-from li_programs import config as li_config
-from li_programs import config_help
-from li_programs import config_schema as schema
-from li_programs import cli
+from li_programs.config import config as li_config
+from li_programs.config import config_help
+from li_programs.config import config_schema as schema
+from li_programs.config import cli
 
 train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')

@@ -12,10 +12,10 @@ import time
 import pytest
 
 import program_helpers as h
-from li_programs import train_checkpoints
-from li_programs import cli
+from li_programs.checkpoints import train_checkpoints
+from li_programs.config import cli
 from libs.core import progress
-from li_programs import training_marker
+from li_programs.train import training_marker
 
 pytestmark = pytest.mark.slow
 

@@ -18,9 +18,9 @@ from PIL import Image
 import program_helpers as h
 from conftest import REPO_ROOT
 from libs.datasets import dataset_classes
-from li_programs import cli
-from li_programs import metrics
-from li_programs import predict_program
+from li_programs.config import cli
+from li_programs.evaluate import metrics
+from li_programs.commands import predict as predict_program
 from li_programs.predictor import Predictor
 
 pytestmark = pytest.mark.slow
@@ -160,7 +160,7 @@ def test_predictor_api_gives_predict_py_labels(env):
     assert predictor.eval_scales == [0.75, 1.0]
     # PIL and TensorFlow may decode a JPEG differently: compare on the
     # pixels TensorFlow decoded, as predict.py does.
-    from li_programs import prediction_files
+    from li_programs.report import prediction_files
     decoder = prediction_files.ImageDecoder()
     decoded = decoder.decode(env['images'][2])
     decoder.close()
@@ -229,7 +229,7 @@ def test_the_python_examples_of_the_docs_run(env, tmp_path):
   """docs/predict_and_export.md's examples, verbatim, in a folder holding
   the files they name; their labels are the Predictor's."""
   from libs.core import tf_compat
-  from li_programs import prediction_files
+  from li_programs.report import prediction_files
   from tools import export_model
   work = tmp_path / 'work'
   work.mkdir()
@@ -283,8 +283,8 @@ def test_the_python_examples_of_the_docs_run(env, tmp_path):
 
 def test_an_image_larger_than_the_export_size_names_it(env, tmp_path):
   import tensorflow.compat.v1 as tf
-  from li_programs import model_export
-  from li_programs import config as config_lib
+  from li_programs.evaluate import model_export
+  from li_programs.config import config as config_lib
   cfg = config_lib.load_config(env['config'], 'test', notify=None)
   graph = tf.Graph()
   with graph.as_default():

@@ -26,10 +26,10 @@ from PIL import Image
 import program_helpers as h
 from conftest import REPO_ROOT, SHARED_DIR
 from libs.core import tf_compat
-from li_programs import cli
-from li_programs import metrics
-from li_programs import prediction_files
-from li_programs import predict_program
+from li_programs.config import cli
+from li_programs.evaluate import metrics
+from li_programs.report import prediction_files
+from li_programs.commands import predict as predict_program
 
 SAMPLES = os.path.join(SHARED_DIR, 'testdata', 'celebamask_hq_samples')
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
@@ -191,7 +191,7 @@ def _frozen_labels(path, images):
 
 
 def _tflite_labels(path, images):
-  from li_programs import inference_engine
+  from li_programs.runtime import inference_engine
   interpreter = inference_engine.interpreter_class()(model_path=path)
   found = {}
   for name, image in images.items():

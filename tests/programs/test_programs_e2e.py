@@ -18,9 +18,9 @@ from PIL import Image
 
 import program_helpers as h
 from libs.core import tf_compat
-from li_programs import cli
-from li_programs import result_files
-from li_programs import train_checkpoints
+from li_programs.config import cli
+from li_programs.report import result_files
+from li_programs.checkpoints import train_checkpoints
 
 train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')
@@ -192,7 +192,7 @@ def test_train_interrupt_resume_validate_test(env, capsys):
 def _model_checkpoints(env):
   """Two checkpoints of the tiny model built here: seeded random weights,
   and 'known' weights that make every pixel predict class 3."""
-  from li_programs import config as config_lib
+  from li_programs.config import config as config_lib
   from li_models import model_config
   from li_models import model
 

@@ -12,12 +12,12 @@ import tensorflow.compat.v1 as tf
 
 import program_helpers as h
 from program_helpers import config  # noqa: F401 (fixture)
-from li_programs import config as li_config
-from li_programs import config_schema
-from li_programs import original_notes
-from li_programs import result_files
-from li_programs import runner_checks
-from li_programs import training_graph
+from li_programs.config import config as li_config
+from li_programs.config import config_schema
+from li_programs.config import original_notes
+from li_programs.report import result_files
+from li_programs.config import runner_checks
+from li_programs.train import training_graph
 
 SHIPPED = os.path.join(h.REPO_ROOT, 'config', 'CelebAMask_HQ',
                        'liResnet50_liAspp_dcd.ini')

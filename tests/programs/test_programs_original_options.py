@@ -6,11 +6,11 @@ import os
 import pytest
 
 import program_helpers as h
-from li_programs import config as config_lib
+from li_programs.config import config as config_lib
 from li_models import model_config
-from li_programs import original_notes
-from li_programs import run_folders
-from li_programs import session_config
+from li_programs.config import original_notes
+from li_programs.runtime import run_folders
+from li_programs.runtime import session_config
 
 ADE_MNV2 = os.path.join(h.REPO_ROOT, 'config', 'ADE20K', 'liMnv2_liAspp.ini')
 

@@ -13,10 +13,10 @@ import os
 import pytest
 
 import program_helpers as h
-from li_programs import config as config_lib
+from li_programs.config import config as config_lib
 from li_models import model_config
-from li_programs import train_loop
-from li_programs import training_graph
+from li_programs.train import train_loop
+from li_programs.train import training_graph
 
 pytestmark = pytest.mark.slow
 
@@ -63,8 +63,8 @@ def _restore_into_eval_graph(config_file, argv, checkpoint):
   """test.py's eval graph (evaluation.build_predictions + its Saver)."""
   import numpy as np
   import tensorflow.compat.v1 as tf
-  from li_programs import train_checkpoints
-  from li_programs import evaluation
+  from li_programs.checkpoints import train_checkpoints
+  from li_programs.evaluate import evaluation
   cfg = config_lib.load_config(config_file, 'test', argv)
   options = model_config.model_options_from_config(cfg, 5, [65, 65])
   with tf.Graph().as_default():
@@ -116,7 +116,7 @@ def test_mismatched_checkpoint_is_a_clear_error(tmp_path, capsys):
   records, _ = h.build_synthetic(str(tmp_path / 'data'))
   config = h.write_config(str(tmp_path / 'tiny.ini'), records,
                           str(tmp_path / 'snap'))
-  from li_programs import cli
+  from li_programs.config import cli
   status = cli.run_program(
       'test.py', test_prog.main,
       ['--config_file', config, '--checkpoint_path', ckpt])

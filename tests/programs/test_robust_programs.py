@@ -13,10 +13,10 @@ import sys
 import pytest
 
 import program_helpers as h
-from li_programs import cli
-from li_programs import result_files
-from li_programs import run_record
-from li_programs import train_checkpoints
+from li_programs.config import cli
+from li_programs.report import result_files
+from li_programs.runtime import run_record
+from li_programs.checkpoints import train_checkpoints
 
 pytestmark = pytest.mark.slow
 

@@ -156,7 +156,7 @@ def _write_fixed_weights(config_file, path):
   and parameters away from 0 / 1, so that folding them is exercised)."""
   import tensorflow.compat.v1 as tf
   from li_models import model
-  from li_programs import config as config_lib
+  from li_programs.config import config as config_lib
   from li_models import model_config
 
   cfg = config_lib.load_config(config_file, 'test')

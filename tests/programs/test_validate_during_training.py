@@ -14,9 +14,9 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import program_helpers as h
-from li_programs import train_checkpoints
-from li_programs import result_files
-from li_programs import training_marker
+from li_programs.checkpoints import train_checkpoints
+from li_programs.report import result_files
+from li_programs.train import training_marker
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Boundary mIoU (li_programs/boundary_metrics.py) and the training progress
+"""Boundary mIoU (li_programs/evaluate/boundary_metrics.py) and the training progress
 line."""
 
 import os
@@ -6,9 +6,9 @@ import os
 import numpy as np
 import pytest
 
-from li_programs import boundary_metrics as bm
-from li_programs import checkpoint_check
-from li_programs import metrics
+from li_programs.evaluate import boundary_metrics as bm
+from li_programs.checkpoints import checkpoint_check
+from li_programs.evaluate import metrics
 from libs.core import progress
 from tools import boundary_miou
 

@@ -7,8 +7,8 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from libs.core.batch_norm import batch_norm
-from li_programs import checkpoint_check
-from li_programs import config as config_lib
+from li_programs.checkpoints import checkpoint_check
+from li_programs.config import config as config_lib
 from tools import recalibrate_bn
 
 from conftest import REPO_ROOT  # noqa: E402

@@ -3,8 +3,8 @@ against predict.py in tests/programs/test_predict_celeba.py)."""
 import pytest
 
 from libs.core import tf_compat
-from li_programs import cli
-from li_programs import model_export
+from li_programs.config import cli
+from li_programs.evaluate import model_export
 from tools import export_model
 
 from program_helpers import config  # noqa: F401  (fixture)

@@ -8,7 +8,7 @@ import tensorflow.compat.v1 as tf
 from PIL import Image
 
 from conftest import REPO_ROOT
-from li_programs import li_visualization
+from li_programs.report import li_visualization
 from li_utils import conv_ops
 
 TOOL = os.path.join(REPO_ROOT, 'tools', 'visualize_li.py')

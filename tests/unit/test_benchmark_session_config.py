@@ -1,10 +1,10 @@
-"""Session/thread settings (li_programs/session_config.py) and their options."""
+"""Session/thread settings (li_programs/runtime/session_config.py) and their options."""
 import os
 
 import pytest
 
-from li_programs import config as config_lib
-from li_programs import session_config as sc
+from li_programs.config import config as config_lib
+from li_programs.runtime import session_config as sc
 
 from conftest import REPO_ROOT  # noqa: E402
 CONFIG = os.path.join(REPO_ROOT, 'config', 'ADE20K', 'liMnv2_liAspp.ini')

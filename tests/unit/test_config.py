@@ -1,4 +1,4 @@
-"""INI configs with command-line overrides (li_programs/config.py)."""
+"""INI configs with command-line overrides (li_programs/config/config.py)."""
 import os
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from conftest import REPO_ROOT
-from li_programs import config as li_config
+from li_programs.config import config as li_config
 
 SAMPLE = """
 [data]
@@ -164,7 +164,7 @@ def test_missing_file_and_bad_mode(tmp_path, sample):
 
 def test_entry_point_helper_prints_one_line_and_exits_2(tmp_path):
   path = write(tmp_path, '[train]\nnum_clonse = 2\n')
-  code = ('from li_programs.config import load_config_from_argv; '
+  code = ('from li_programs.config.config import load_config_from_argv; '
           'load_config_from_argv("train", program="train.py")')
   result = subprocess.run(
       [sys.executable, '-c', code, '--config_file', path], cwd=REPO_ROOT,

@@ -1,5 +1,5 @@
 """The class-name and colour table (libs/datasets/dataset_classes.py) and
-what a config says about its dataset (li_programs/dataset_info.py)."""
+what a config says about its dataset (li_programs/config/dataset_info.py)."""
 import os
 
 import numpy as np
@@ -7,8 +7,8 @@ import pytest
 
 from libs.datasets import data_generator
 from libs.datasets import dataset_classes as dc
-from li_programs import config as config_lib
-from li_programs import dataset_info
+from li_programs.config import config as config_lib
+from li_programs.config import dataset_info
 
 from program_helpers import config  # noqa: F401  (fixture)
 

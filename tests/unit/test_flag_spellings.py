@@ -1,12 +1,12 @@
-"""The original's absl command-line spellings (li_programs/flag_parsing.py)."""
+"""The original's absl command-line spellings (li_programs/config/flag_parsing.py)."""
 import os
 
 import pytest
 
 from conftest import REPO_ROOT
-from li_programs import cli
-from li_programs import config as li_config
-from li_programs import flag_parsing
+from li_programs.config import cli
+from li_programs.config import config as li_config
+from li_programs.config import flag_parsing
 
 CONFIG = os.path.join(REPO_ROOT, 'config', 'CelebAMask_HQ',
                       'liMnv2_liAspp.ini')

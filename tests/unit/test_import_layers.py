@@ -13,13 +13,28 @@ from conftest import REPO_ROOT
 
 # Package (dotted prefix) -> the project packages its modules may import.
 _LIBS = ('libs.core', 'libs.nets', 'libs.datasets')
+_LI = _LIBS + ('li_utils', 'li_models')
+_ROOMS = ('li_programs.runtime', 'li_programs.config',
+          'li_programs.checkpoints')
 ALLOWED = {
     'libs.core': ('libs.core',),
     'libs.nets': ('libs.core', 'libs.nets'),
     'libs.datasets': ('libs.core', 'libs.datasets'),
     'li_utils': _LIBS + ('li_utils',),
     'li_models': _LIBS + ('li_utils', 'li_models'),
-    'li_programs': _LIBS + ('li_utils', 'li_models', 'li_programs'),
+    # Inside li_programs, by job, each using only the rooms above it in
+    # this list (the programs' commands use them all).
+    'li_programs.runtime': _LI + _ROOMS[:1],
+    'li_programs.config': _LI + _ROOMS[:2],
+    'li_programs.checkpoints': _LI + _ROOMS[:3],
+    'li_programs.train': _LI + _ROOMS[:3] + ('li_programs.train',),
+    'li_programs.evaluate': _LI + _ROOMS[:3] + ('li_programs.evaluate',),
+    'li_programs.report': _LI + _ROOMS[:3] + ('li_programs.report',),
+    'li_programs.distributed': _LI + _ROOMS[:3] + (
+        'li_programs.train', 'li_programs.distributed'),
+    'li_programs.predictor': _LI + _ROOMS[:3] + (
+        'li_programs.evaluate', 'li_programs.report'),
+    'li_programs': _LI + ('li_programs',),
     # Entry points and tools use the library layers, never an entry point.
     'entry': _LIBS + ('li_utils', 'li_models', 'li_programs', 'tools',
                       'benchmarks', 'dataset_generation'),
@@ -82,7 +97,8 @@ def repository_modules():
   for dirpath, dirnames, filenames in os.walk(REPO_ROOT):
     rel = os.path.relpath(dirpath, REPO_ROOT)
     dirnames[:] = sorted(d for d in dirnames
-                         if not d.startswith('.') and d not in _SKIP_DIRS and
+                         if not d.startswith('.') and
+                         not (rel == '.' and d in _SKIP_DIRS) and
                          not (rel == '.' and not os.path.exists(
                              os.path.join(dirpath, d, '__init__.py'))))
     for filename in sorted(filenames):
@@ -98,7 +114,7 @@ def repository_modules():
 def test_every_import_goes_down():
   modules = dict(repository_modules())
   assert {'train', 'libs.nets.mobilenet_v2', 'li_utils.conv_ops',
-          'li_models.model', 'li_programs.evaluation'} <= set(modules)
+          'li_models.model', 'li_programs.evaluate.evaluation'} <= set(modules)
   bad = []
   for module, path in sorted(modules.items()):
     with open(path) as f:
@@ -112,7 +128,13 @@ def test_every_import_goes_down():
     ('libs.datasets.data_generator', 'from libs.nets import mobilenet_v2\n'),
     ('li_utils.conv_ops', 'def f():\n  from li_models import model\n'),
     ('li_models.model_config', 'from li_programs import config\n'),
-    ('li_programs.evaluation', 'import train\n'),
+    ('li_programs.evaluate.evaluation', 'import train\n'),
+    ('li_programs.config.config',
+     'from li_programs.evaluate import evaluation\n'),
+    ('li_programs.train.train_loop',
+     'def f():\n  from li_programs.report import result_files\n'),
+    ('li_programs.evaluate.evaluation',
+     'from li_programs.commands import predict\n'),
     ('benchmarks.benchmark', 'def f():\n  import train\n'),
 ])
 def test_an_injected_upward_import_is_found(module, source):
@@ -125,7 +147,10 @@ def test_an_injected_upward_import_is_found(module, source):
 
 def test_downward_and_relative_imports_pass():
   assert not upward_imports('from libs.core import utils\n', 'libs.nets.x')
-  assert not upward_imports('from li_models import model\n', 'li_programs.x')
+  assert not upward_imports('from li_models import model\n',
+                            'li_programs.train.x')
+  assert not upward_imports('from li_programs.config import config\n',
+                            'li_programs.train.x')
   assert upward_imports('from . import config\n', 'li_models.model') == []
   assert upward_imports('from ..li_programs import config\n',
                         'li_models.model')
@@ -136,7 +161,7 @@ def test_reading_a_config_does_not_import_tensorflow():
   # (TensorFlow 2.x prints some to stderr however its log level is set).
   import subprocess
   import sys
-  code = ('import sys; from li_programs import config, config_help; '
+  code = ('import sys; from li_programs.config import config, config_help; '
           'sys.exit("tensorflow" in sys.modules)')
   proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT)
   assert proc.returncode == 0

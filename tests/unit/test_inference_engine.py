@@ -7,10 +7,10 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from libs.core import tf_compat
-from li_programs import checkpoint_check
-from li_programs import inference_engine
-from li_programs import session_config
-from li_programs import tflite_predictor
+from li_programs.checkpoints import checkpoint_check
+from li_programs.runtime import inference_engine
+from li_programs.runtime import session_config
+from li_programs.evaluate import tflite_predictor
 
 TF2 = tf_compat.tensorflow_major() >= 2
 IMAGE_SHAPE = [1, 17, 17, 3]

@@ -8,13 +8,13 @@ import pytest
 import scipy.io
 import tensorflow.compat.v1 as tf
 
-from li_programs import checkpoint_check
-from li_programs import train_checkpoints
-from li_programs import evaluation
-from li_programs import result_files
-from li_programs import run_folders
-from li_programs import metrics
-from li_programs import plot_fn
+from li_programs.checkpoints import checkpoint_check
+from li_programs.checkpoints import train_checkpoints
+from li_programs.evaluate import evaluation
+from li_programs.report import result_files
+from li_programs.runtime import run_folders
+from li_programs.evaluate import metrics
+from li_programs.report import plot_fn
 
 
 def _save_checkpoints(train_dir, steps):

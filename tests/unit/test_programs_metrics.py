@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from li_programs import metrics
+from li_programs.evaluate import metrics
 
 
 def _loop_hist(labels, preds, n, ignore):

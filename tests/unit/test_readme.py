@@ -35,7 +35,7 @@ def _bash_lines():
 def test_readme_commands_name_real_files_targets_and_flags():
   """Every shell command of the README names files, make targets and option
   flags that exist (the programs themselves run in their own tests)."""
-  from li_programs import config_schema
+  from li_programs.config import config_schema
   with open(os.path.join(REPO_ROOT, 'Makefile')) as f:
     targets = set(re.findall(r'^([a-z][\w-]*):', f.read(), re.M))
   known_flags = set(config_schema.OPTIONS_BY_NAME) | {

@@ -10,12 +10,12 @@ import pytest
 from PIL import Image
 
 from libs.datasets import dataset_classes
-from li_programs import cli
-from li_programs import confusion_plot
-from li_programs import metrics
-from li_programs import result_tables
-from li_programs import run_plot
-from li_programs import run_record
+from li_programs.config import cli
+from li_programs.report import confusion_plot
+from li_programs.evaluate import metrics
+from li_programs.report import result_tables
+from li_programs.report import run_plot
+from li_programs.runtime import run_record
 
 
 def _hist():
@@ -193,7 +193,7 @@ def test_run_plot_reads_events_and_validation(tmp_path):
 
 
 def test_sample_plots_take_the_dataset_colours_and_names(tmp_path):
-  from li_programs import plot_fn
+  from li_programs.report import plot_fn
   palette = dataset_classes.palette('synthetic_shapes', 5)
   prediction = np.zeros((30, 30), int)
   prediction[5:15, 5:15] = 2

@@ -17,14 +17,14 @@ import tensorflow.compat.v1 as tf
 import program_helpers as h
 from program_helpers import config  # noqa: F401 (fixture)
 from conftest import REPO_ROOT
-from li_programs import cli
-from li_programs import config as config_lib
-from li_programs import config_help
-from li_programs import train_checkpoints
-from li_programs import train_loop
-from li_programs import initialization
-from li_programs import loss_guard
-from li_programs import training_marker
+from li_programs.config import cli
+from li_programs.config import config as config_lib
+from li_programs.config import config_help
+from li_programs.checkpoints import train_checkpoints
+from li_programs.train import train_loop
+from li_programs.train import initialization
+from li_programs.train import loss_guard
+from li_programs.train import training_marker
 
 
 def _save(folder, steps, max_to_keep=10, state=True):
@@ -70,7 +70,7 @@ def test_state_with_absolute_paths_resolves_inside_its_folder(tmp_path):
 
 
 def test_moved_folder_resumes_from_its_own_checkpoint(tmp_path):
-  from li_programs import checkpoint_state
+  from li_programs.checkpoints import checkpoint_state
   old = str(tmp_path / 'a')
   paths = _save(old, [0, 2])
   _write_state(old, paths[-1], paths)
@@ -96,8 +96,8 @@ def test_max_to_keep_zero_keeps_every_checkpoint_scoreable(tmp_path):
 # -- Row 13: what --checkpoint_path accepts. -----------------------------
 
 def test_checkpoint_path_accepts_folder_prefix_index_and_data(tmp_path):
-  from li_programs import checkpoint_check
-  from li_programs import checkpoint_paths
+  from li_programs.checkpoints import checkpoint_check
+  from li_programs.checkpoints import checkpoint_paths
   folder = str(tmp_path / 'train')
   paths = _save(folder, [3, 7])
   for given, how in ((folder, 'the latest checkpoint in that folder'),
@@ -140,7 +140,7 @@ def test_help_states_the_bound_the_check_uses():
 
 def _exploding_ops():
   """TrainOps whose loss is 10 ** step."""
-  from li_programs import training_graph
+  from li_programs.train import training_graph
   step = tf.train.get_or_create_global_step()
   tf.get_variable('w', [], initializer=tf.ones_initializer())
   with tf.control_dependencies([tf.assign_add(step, 1)]):
@@ -260,7 +260,7 @@ def test_a_really_full_disk_while_saving_is_one_line(tmp_path, fresh_graph):
             f.flush()
       except OSError as err:
         assert err.errno == errno.ENOSPC
-      from li_programs import write_errors
+      from li_programs.runtime import write_errors
       with pytest.raises(write_errors.WriteError) as err:
         train_loop.train_loop(sess, ops, mount, 3, 1, 0, 0)
     assert 'cannot write checkpoint %s/model.ckpt-2' % mount in str(err.value)
@@ -296,7 +296,7 @@ def test_os_errors_of_the_programs_are_one_line_with_a_fix(capsys, err,
 
 _RACE = """
 import multiprocessing, os, sys, time
-from li_programs import training_marker
+from li_programs.train import training_marker
 
 def start(train_dir, barrier, results):
   barrier.wait()
@@ -365,7 +365,7 @@ def test_tensorboard_is_pinned_for_every_python_of_the_tf2_environment():
 
 def test_a_score_is_reused_only_for_the_same_checkpoint_and_settings(
     config, tmp_path):
-  from li_programs import val_records
+  from li_programs.evaluate import val_records
   cfg = config_lib.load_config(config, 'val', notify=None)
   settings = val_records.score_settings(cfg)
   faster = config_lib.load_config(config, 'val', [
@@ -392,7 +392,7 @@ def test_a_score_is_reused_only_for_the_same_checkpoint_and_settings(
 
 def test_an_unreadable_val_result_stops_instead_of_being_overwritten(
     tmp_path):
-  from li_programs import result_files
+  from li_programs.report import result_files
   val = tmp_path / 'val'
   val.mkdir()
   (val / 'val_result.mat').write_bytes(b'not a mat file')

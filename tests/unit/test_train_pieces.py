@@ -8,12 +8,12 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from libs.core import tf_compat
-from li_programs import initialization
-from li_programs import learning_rates
-from li_programs import losses
-from li_programs import loss_guard
-from li_programs import multipliers
-from li_programs import optimizers
+from li_programs.train import initialization
+from li_programs.train import learning_rates
+from li_programs.train import losses
+from li_programs.train import loss_guard
+from li_programs.train import multipliers
+from li_programs.train import optimizers
 
 
 def _run(fetch, feed=None):

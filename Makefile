@@ -25,33 +25,21 @@ VENV := .venv-tf2
 REQUIREMENTS := requirements-tf2.txt
 FIND_PYTHON := tools/find_python_tf2.sh
 DEMO_OUTPUT ?= demo_output_tf2
-# The TF 2 run of CI: graphs, checkpoints, golden results and the programs;
-# the pure-Python config, option and metric tests run under 1.15 only
-# (`make test TF=2 TESTS=tests` runs everything).
+# The TF 2 run of CI (`make test TF=2`): the tests marked tf2 (graphs,
+# checkpoints, golden results, programs, TF Lite); the pure-Python config,
+# option and metric tests run under 1.15 only. When TF 2 is the only
+# environment (picked without TF=), and with TESTS_MARK= , every test runs.
 ifeq ($(TF_PICKED),1)
-TESTS ?= tests
+TESTS_MARK ?=
 endif
-TESTS ?= tests/reference/test_graphs_reference.py \
-	tests/graphs/test_graphs_checkpoint.py \
-	tests/graphs/test_graphs_model.py tests/graphs/test_graphs_flops.py \
-	tests/unit/test_batch_norm.py tests/unit/test_li_layer.py \
-	tests/unit/test_conv_layers.py tests/unit/test_winograd.py \
-	tests/unit/test_inference_engine.py \
-	tests/datasets/test_data_reader.py tests/programs/test_programs_e2e.py \
-	tests/programs/test_programs_cli.py tests/programs/test_programs_shipped.py \
-	tests/unit/test_train_pieces.py \
-	tests/unit/test_programs_eval_utils.py \
-	tests/graphs/test_graphs_batch_norm.py tests/graphs/test_programs_towers.py \
-	tests/reference/test_train_step_reference.py \
-	tests/benchmarks/test_bench_engine.py tests/benchmarks/test_gpu_check.py \
-	tests/programs/test_predict.py tests/programs/test_predict_celeba.py \
-	tests/programs/test_own_dataset.py tests/unit/test_keras_layer.py \
-	tests/unit/test_result_tables.py tests/tools/test_export_model.py
+TESTS_MARK ?= tf2
+TESTS ?= tests
 else ifeq ($(TF),1)
 VENV := .venv
 REQUIREMENTS := requirements.txt
 FIND_PYTHON := tools/find_python37.sh
 TESTS ?= tests
+TESTS_MARK ?=
 else
 $(error TF must be 1 (TensorFlow 1.15, the default) or 2 (TensorFlow 2.x); got '$(TF)')
 endif
@@ -151,13 +139,14 @@ $(VENV)/.cuda-installed: requirements-tf2-gpu.txt $(STAMP)
 	touch $@
 
 ifneq ($(AUTO),1)
-# TESTS=... picks the test files (TF=1: all of them; TF=2: see above).
+# TESTS=... picks the test files, TESTS_MARK=... a marker expression
+# (markers: pyproject.toml; TF=2: tf2, see above).
 test: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m pytest $(TESTS) -q -p no:cacheprovider
+	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m pytest $(TESTS) -q -p no:cacheprovider $(if $(TESTS_MARK),-m "$(TESTS_MARK)",)
 
 # The same files without the tests marked slow (a few minutes on 2 cores).
 test-fast: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m pytest $(TESTS) -q -p no:cacheprovider -m "not slow"
+	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m pytest $(TESTS) -q -p no:cacheprovider -m "$(if $(TESTS_MARK),$(TESTS_MARK) and )not slow"
 
 # CPU demo (synthetic shapes, LI-MNV2 + LI-ASPP from scratch) -> demo_output/
 # (TF=2: demo_output_tf2/). DEMO_OUTPUT=dir picks the folder, DEMO_FORCE=1 replaces an earlier run.

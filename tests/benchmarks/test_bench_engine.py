@@ -5,6 +5,8 @@ from benchmarks import figures as figs
 from benchmarks import workloads as wl
 from libs.core import tf_compat
 
+pytestmark = pytest.mark.tf2
+
 TF2 = tf_compat.tensorflow_major() >= 2
 
 

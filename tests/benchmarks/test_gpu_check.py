@@ -9,7 +9,9 @@ import pytest
 
 from benchmarks import gpu_check
 from benchmarks import gpu_runs
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
+
+pytestmark = pytest.mark.tf2
 
 
 def _run(cmd, env=None):

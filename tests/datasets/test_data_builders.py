@@ -18,7 +18,7 @@ from dataset_generation import (build_ade20k_data, build_data,
                                 make_synthetic_shapes, remove_gt_colormap)
 from libs.datasets import data_generator
 
-from conftest import REPO_ROOT as REPO, SHARED_DIR  # noqa: E402
+from helpers.paths import REPO_ROOT as REPO, SHARED_DIR
 SHARED = os.path.join(SHARED_DIR, 'testdata')
 VOC_PALETTE = [0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0] + [0] * 744
 
@@ -231,7 +231,7 @@ def _celebamask_raw_layout(root):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.isdir(SHARED), reason='../shared is absent')
+@pytest.mark.needs_shared
 def test_celebamask_hq_scripts_build_the_given_labels(tmp_path):
   work = tmp_path / 'CelebAMask-HQ'
   labels = _celebamask_raw_layout(str(work))

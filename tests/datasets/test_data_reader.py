@@ -8,12 +8,13 @@ import tensorflow.compat.v1 as tf
 
 from libs.datasets import data_generator
 
-from conftest import SHARED_DIR  # noqa: E402
+from helpers.paths import SHARED_DIR
+
+pytestmark = pytest.mark.tf2
 DEEPLAB_DIR = os.path.join(SHARED_DIR, 'testdata', 'deeplab_format')
 
 
-@pytest.mark.skipif(not os.path.isdir(DEEPLAB_DIR),
-                    reason='../shared is absent')
+@pytest.mark.needs_shared
 def test_reads_records_written_by_deeplab(monkeypatch):
   warnings = []
   monkeypatch.setattr(tf.logging, 'warning',

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 import tensorflow.compat.v1 as tf
 
-from conftest import REPO_ROOT as REPO  # noqa: E402
+from helpers.paths import REPO_ROOT as REPO
 SCRIPTS = os.path.join(REPO, 'dataset_generation')
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import program_helpers as h
+from helpers import programs as h
 from dataset_generation import build_data
 from libs.datasets import record_checks
 from li_programs.config import cli

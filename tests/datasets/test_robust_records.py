@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import program_helpers as h
+from helpers import programs as h
 from dataset_generation import build_data
 from dataset_generation import build_voc2012_data
 from libs.datasets import data_generator
 from li_programs.config import cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 
 train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')

@@ -11,7 +11,7 @@ import time
 import pytest
 import tensorflow.compat.v1 as tf
 
-import program_helpers as h
+from helpers import programs as h
 from li_programs.distributed import cluster as cl
 from li_programs.config import config as config_lib
 from li_programs.distributed import distributed_runtime as dt

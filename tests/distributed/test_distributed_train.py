@@ -20,7 +20,7 @@ import time
 import pytest
 import tensorflow.compat.v1 as tf
 
-import program_helpers as h
+from helpers import programs as h
 from li_programs.checkpoints import train_checkpoints
 
 pytestmark = pytest.mark.slow

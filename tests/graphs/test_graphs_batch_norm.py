@@ -14,11 +14,11 @@ import os
 import pytest
 import tensorflow.compat.v1 as tf
 
-import graph_batch_norms as gbn
+from helpers import graph_batch_norms as gbn
 from libs.core.batch_norm import batch_norm
-from conftest import REFERENCE_GRAPHS_DIR, REPO_ROOT
+from helpers.paths import REFERENCE_GRAPHS_DIR, REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 
 MANIFESTS = sorted(glob.glob(os.path.join(REFERENCE_GRAPHS_DIR, '*.json')))
 

@@ -8,9 +8,9 @@ import tensorflow.compat.v1 as tf
 from li_programs.config import config as config_lib
 from tools import graph_manifest
 
-from conftest import REPO_ROOT  # noqa: E402
+from helpers.paths import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 CONFIG = os.path.join(REPO_ROOT, 'config', 'PASCAL_VOC2012',
                       'liMnv2_liAspp.ini')
 # LI batch norm and regulariser add variables the restore must also cover.

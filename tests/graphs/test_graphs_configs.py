@@ -8,7 +8,7 @@ import pytest
 from li_programs.config import config as config_lib
 from li_programs.config import config_schema
 
-from conftest import REPO_ROOT, SHARED_DIR  # noqa: E402
+from helpers.paths import REPO_ROOT, SHARED_DIR
 ORIGINAL_VALUES = os.path.join(SHARED_DIR, 'reference',
                                'original_config_values.json')
 CONFIG_DIR = os.path.join(REPO_ROOT, 'config')
@@ -21,13 +21,12 @@ SHIPPED = ('ADE20K/liMnv2_liAspp.ini', 'ADE20K/liResnet50_liAspp_dcd.ini',
 
 
 def _published(name):
-  if not os.path.isfile(ORIGINAL_VALUES):
-    pytest.skip('shared/reference/original_config_values.json is absent')
   with open(ORIGINAL_VALUES) as f:
     return json.load(f)[name]
 
 
 @pytest.mark.parametrize('name', SHIPPED)
+@pytest.mark.needs_shared
 def test_config_holds_published_values(name):
   published = _published(name)
   # Raw (uncommented) values as the config loader reads them.

@@ -13,9 +13,9 @@ from li_models import model_options as mo
 from li_models import model_stats
 from tools import model_flops
 
-from conftest import REPO_ROOT  # noqa: E402
+from helpers.paths import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 CHEAPEST = [entry for entry in model_flops.SHIPPED
             if entry[0] in ('ADE20K/liMnv2_liAspp.ini',
                             'CelebAMask_HQ/liMnv2_liAspp.ini')]

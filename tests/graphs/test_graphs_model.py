@@ -13,6 +13,8 @@ from li_models import model_options as mo
 from li_models import registry
 from li_utils import conv_ops
 
+pytestmark = pytest.mark.tf2
+
 _MNV2_BLOCK = conv_ops.expanded_conv_with_lateral_inhibition
 
 

@@ -8,7 +8,7 @@ from li_models import model
 from li_models import model_options as mo
 from li_models import model_config
 
-from conftest import REPO_ROOT  # noqa: E402
+from helpers.paths import REPO_ROOT
 MNV2_CONFIG = os.path.join(REPO_ROOT, 'config', 'ADE20K', 'liMnv2_liAspp.ini')
 RESNET_CONFIG = os.path.join(REPO_ROOT, 'config', 'ADE20K',
                              'liResnet50_liAspp_dcd.ini')

@@ -11,6 +11,8 @@ import tensorflow.compat.v1 as tf
 from libs.core.batch_norm import batch_norm
 from li_programs.train import towers
 
+pytestmark = pytest.mark.tf2
+
 
 def _toy_tower(batch):
   w = tf.get_variable('w', [], initializer=tf.ones_initializer(),

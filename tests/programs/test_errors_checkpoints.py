@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import program_helpers as h
+from helpers import programs as h
 from li_programs.checkpoints import checkpoint_check
 from li_programs.checkpoints import train_checkpoints
 from li_programs.config import cli

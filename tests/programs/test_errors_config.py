@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-import program_helpers as h
-from program_helpers import config  # noqa: F401 (fixture)
+from helpers import programs as h
+
 from li_programs.config import config as li_config
 from li_programs.config import config_help
 from li_programs.config import config_schema as schema

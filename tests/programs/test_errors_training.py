@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-import program_helpers as h
+from helpers import programs as h
 from li_programs.checkpoints import train_checkpoints
 from li_programs.config import cli
 from libs.core import progress

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 from libs.datasets import data_generator
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 
 DOC = os.path.join(REPO_ROOT, 'docs', 'own_dataset.md')
 

@@ -15,15 +15,15 @@ import pytest
 import scipy.io
 from PIL import Image
 
-import program_helpers as h
-from conftest import REPO_ROOT
+from helpers import programs as h
+from helpers.paths import REPO_ROOT
 from libs.datasets import dataset_classes
 from li_programs.config import cli
 from li_programs.evaluate import metrics
 from li_programs.commands import predict as predict_program
 from li_programs.predictor import Predictor
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 
 HEIGHT, WIDTH = 100, 80  # larger than the 65x65 crop of the tiny config
 

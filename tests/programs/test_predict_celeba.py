@@ -23,8 +23,8 @@ import pytest
 import scipy.io
 from PIL import Image
 
-import program_helpers as h
-from conftest import REPO_ROOT, SHARED_DIR
+from helpers import programs as h
+from helpers.paths import REPO_ROOT, SHARED_DIR
 from libs.core import tf_compat
 from li_programs.config import cli
 from li_programs.evaluate import metrics
@@ -32,8 +32,7 @@ from li_programs.report import prediction_files
 from li_programs.commands import predict as predict_program
 
 SAMPLES = os.path.join(SHARED_DIR, 'testdata', 'celebamask_hq_samples')
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    not os.path.isdir(SAMPLES), reason='needs ../shared/testdata')]
+pytestmark = [pytest.mark.slow, pytest.mark.tf2, pytest.mark.needs_shared]
 
 CONFIG = """\
 [data]

@@ -10,14 +10,16 @@ import types
 import pytest
 import tensorflow.compat.v1 as tf
 
-import program_helpers as h
-from program_helpers import config  # noqa: F401 (fixture)
+from helpers import programs as h
+
 from li_programs.checkpoints import train_checkpoints
 from li_programs.config import cli
 from li_programs.report import result_files
 from li_programs.runtime import run_folders
 from li_programs.train import loss_guard
 from li_programs.train import train_loop
+
+pytestmark = pytest.mark.tf2
 
 train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')

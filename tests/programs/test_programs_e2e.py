@@ -16,7 +16,7 @@ import scipy.io
 import tensorflow.compat.v1 as tf
 from PIL import Image
 
-import program_helpers as h
+from helpers import programs as h
 from libs.core import tf_compat
 from li_programs.config import cli
 from li_programs.report import result_files
@@ -26,9 +26,9 @@ train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')
 test_prog = h.load_program('test')
 
-from conftest import REFERENCE_GRAPHS_DIR  # noqa: E402
+from helpers.paths import REFERENCE_GRAPHS_DIR
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 
 
 @pytest.fixture(scope='module')

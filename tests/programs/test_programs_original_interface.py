@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import program_helpers as h
-from program_helpers import config  # noqa: F401 (fixture)
+from helpers import programs as h
+
 from li_programs.config import config as li_config
 from li_programs.config import config_schema
 from li_programs.config import original_notes

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-import program_helpers as h
+from helpers import programs as h
 from li_programs.config import config as config_lib
 from li_models import model_config
 from li_programs.config import original_notes

@@ -12,13 +12,13 @@ import os
 
 import pytest
 
-import program_helpers as h
+from helpers import programs as h
 from li_programs.config import config as config_lib
 from li_models import model_config
 from li_programs.train import train_loop
 from li_programs.train import training_graph
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 
 test_prog = h.load_program('test')
 

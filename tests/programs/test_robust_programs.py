@@ -12,13 +12,13 @@ import sys
 
 import pytest
 
-import program_helpers as h
+from helpers import programs as h
 from li_programs.config import cli
 from li_programs.report import result_files
 from li_programs.runtime import run_record
 from li_programs.checkpoints import train_checkpoints
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 
 train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')

@@ -17,7 +17,7 @@ from PIL import Image
 import pytest
 import tensorflow.compat.v1 as tf
 
-import program_helpers as h
+from helpers import programs as h
 
 SIZE = 33
 # What a checkout needs to run the programs (tests, docs and tools aside).

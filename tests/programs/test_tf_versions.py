@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 import scipy.io
 
-import program_helpers as h
-from conftest import REPO_ROOT, SHARED_DIR  # noqa: E402
+from helpers import programs as h
+from helpers.paths import REPO_ROOT, SHARED_DIR
 
 PYTHONS = {'tf1': os.path.join(REPO_ROOT, '.venv', 'bin', 'python'),
            'tf2': os.path.join(REPO_ROOT, '.venv-tf2', 'bin', 'python')}
@@ -190,11 +190,10 @@ def _write_fixed_weights(config_file, path):
 
 @pytest.fixture(scope='module')
 def celeba_records(tmp_path_factory):
-  if not os.path.isdir(CELEBA_SAMPLES):
-    pytest.skip('../shared/testdata is absent')
   return _build_celeba_samples(str(tmp_path_factory.mktemp('celeba')))
 
 
+@pytest.mark.needs_shared
 @pytest.mark.parametrize('config_name', CELEBA_CONFIGS)
 def test_test_py_confusion_matrices_agree_on_shared_samples(
     celeba_records, config_name, tmp_path):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import program_helpers as h
+from helpers import programs as h
 from li_programs.checkpoints import train_checkpoints
 from li_programs.report import result_files
 from li_programs.train import training_marker

@@ -19,11 +19,11 @@ import os
 import numpy as np
 import pytest
 
-import graph_batch_norms
+from helpers import graph_batch_norms
 from libs.core import op_graphs
-from conftest import REFERENCE_GRAPHS_DIR, REPO_ROOT  # noqa: E402
+from helpers.paths import REFERENCE_GRAPHS_DIR, REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 MANIFESTS = sorted(glob.glob(os.path.join(REFERENCE_GRAPHS_DIR, '*.json')))
 SCALAR_FIELDS = ('dataset', 'num_classes', 'crop_size', 'logits_shape',
                  'num_regularization_losses', 'trainable_params')

@@ -13,16 +13,15 @@ import sys
 
 import pytest
 
-from conftest import REPO_ROOT, SHARED_DIR
+from helpers.paths import REPO_ROOT, SHARED_DIR
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 
 TRAIN_STEP_DIR = os.path.join(SHARED_DIR, 'reference', 'train_step')
 CHECKER = os.path.join(TRAIN_STEP_DIR, 'train_step_check.py')
 
 
-@pytest.mark.skipif(not os.path.isfile(CHECKER),
-                    reason='shared/reference/train_step is absent')
+@pytest.mark.needs_shared
 @pytest.mark.parametrize('case', ['case_A', 'case_B'])
 def test_one_training_step_matches_the_original(case, tmp_path):
   # The checker keeps its records and snapshots in a temporary folder:

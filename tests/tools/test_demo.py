@@ -18,7 +18,7 @@ import scipy.io
 import tensorflow.compat.v1 as tf
 from PIL import Image
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 from tools import boundary_miou
 from tools import demo_report
 

@@ -12,7 +12,7 @@ from li_programs.evaluate import metrics
 from libs.core import progress
 from tools import boundary_miou
 
-from conftest import REPO_ROOT  # noqa: E402
+from helpers.paths import REPO_ROOT
 
 
 def _square_label(size=21, low=5, high=15, value=1):

@@ -11,7 +11,7 @@ from li_programs.checkpoints import checkpoint_check
 from li_programs.config import config as config_lib
 from tools import recalibrate_bn
 
-from conftest import REPO_ROOT  # noqa: E402
+from helpers.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

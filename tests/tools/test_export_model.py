@@ -7,7 +7,7 @@ from li_programs.config import cli
 from li_programs.evaluate import model_export
 from tools import export_model
 
-from program_helpers import config  # noqa: F401  (fixture)
+pytestmark = pytest.mark.tf2
 
 
 def _run(argv, capsys):

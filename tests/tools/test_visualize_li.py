@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from PIL import Image
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 from li_programs.report import li_visualization
 from li_utils import conv_ops
 

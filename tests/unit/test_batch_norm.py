@@ -11,6 +11,8 @@ import tf_slim as slim
 
 from libs.core.batch_norm import batch_norm
 
+pytestmark = pytest.mark.tf2
+
 SHAPE = (3, 5, 4, 6)
 DECAY = 0.9997
 EPSILON = 1e-5

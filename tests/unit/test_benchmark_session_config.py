@@ -6,7 +6,7 @@ import pytest
 from li_programs.config import config as config_lib
 from li_programs.runtime import session_config as sc
 
-from conftest import REPO_ROOT  # noqa: E402
+from helpers.paths import REPO_ROOT
 CONFIG = os.path.join(REPO_ROOT, 'config', 'ADE20K', 'liMnv2_liAspp.ini')
 
 

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 from li_programs.config import config as li_config
 
 SAMPLE = """

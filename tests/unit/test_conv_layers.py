@@ -7,6 +7,8 @@ import tf_slim as slim
 from libs.core import conv_layers
 from libs.core.batch_norm import batch_norm
 
+pytestmark = pytest.mark.tf2
+
 
 @pytest.mark.parametrize('size,rate,depthwise,expected', [
     ((9, 9), 8, False, True),     # 2x2 space-to-batch maps

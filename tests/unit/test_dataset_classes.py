@@ -10,8 +10,6 @@ from libs.datasets import dataset_classes as dc
 from li_programs.config import config as config_lib
 from li_programs.config import dataset_info
 
-from program_helpers import config  # noqa: F401  (fixture)
-
 
 def test_tables_match_the_datasets_descriptors():
   for name in dc.known_datasets():

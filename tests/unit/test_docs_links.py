@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 _LINK = re.compile(r'\]\(([^)\s]+)\)')
 

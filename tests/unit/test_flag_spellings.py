@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 from li_programs.config import cli
 from li_programs.config import config as li_config
 from li_programs.config import flag_parsing

@@ -9,9 +9,7 @@ import os
 
 import pytest
 
-from conftest import REPO_ROOT
-
-# Package (dotted prefix) -> the project packages its modules may import.
+from helpers.paths import REPO_ROOT
 _LIBS = ('libs.core', 'libs.nets', 'libs.datasets')
 _LI = _LIBS + ('li_utils', 'li_models')
 _ROOMS = ('li_programs.runtime', 'li_programs.config',

@@ -12,6 +12,8 @@ from li_programs.runtime import inference_engine
 from li_programs.runtime import session_config
 from li_programs.evaluate import tflite_predictor
 
+pytestmark = pytest.mark.tf2
+
 TF2 = tf_compat.tensorflow_major() >= 2
 IMAGE_SHAPE = [1, 17, 17, 3]
 

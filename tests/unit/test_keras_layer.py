@@ -12,15 +12,16 @@ import sys
 
 import pytest
 
-from conftest import TESTS_DIR
+from helpers.paths import TESTS_DIR
 from libs.core import tf_compat
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 
 
 def test_keras_layer_matches_the_graph_layer_trains_and_saves(tmp_path):
   result = subprocess.run(
-      [sys.executable, os.path.join(TESTS_DIR, 'keras_layer_checks.py'),
+      [sys.executable,
+       os.path.join(TESTS_DIR, 'helpers', 'keras_layer_checks.py'),
        str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
       universal_newlines=True, timeout=600,
       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))

@@ -10,6 +10,8 @@ import tf_slim as slim
 from libs.core.batch_norm import batch_norm
 from li_utils import conv_ops
 
+pytestmark = pytest.mark.tf2
+
 
 def numpy_li_kernel(weights, zone, sigma):
   """Kernel [z, z, C] written straight from the formula, loop by loop."""

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 BUILD_FILES = ('Makefile', 'pyproject.toml', 'requirements.txt',
                'requirements-tf2.txt', 'requirements-tf2-gpu.txt',
@@ -86,3 +86,14 @@ def test_test_and_demo_fall_back_to_tf2_and_say_so(fresh_clone, target,
   assert command and folder in command[-1], result.stdout
   if target == 'test':  # the only stack runs every test, not the TF 2 part
     assert ' -m pytest tests -q' in command[-1], command[-1]
+    assert '-m "tf2"' not in command[-1], command[-1]
+
+
+def test_the_tf2_part_of_ci_is_the_tests_marked_tf2():
+  result = subprocess.run(['make', '--no-print-directory', '-n', 'test',
+                           'TF=2'], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True,
+                          timeout=120)
+  assert result.returncode == 0, result.stdout
+  assert result.stdout.strip().splitlines()[-1].endswith(
+      '-m pytest tests -q -p no:cacheprovider -m "tf2"'), result.stdout

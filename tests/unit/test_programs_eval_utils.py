@@ -16,6 +16,8 @@ from li_programs.runtime import run_folders
 from li_programs.evaluate import metrics
 from li_programs.report import plot_fn
 
+pytestmark = pytest.mark.tf2
+
 
 def _save_checkpoints(train_dir, steps):
   with tf.Graph().as_default():

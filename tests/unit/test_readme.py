@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 
 def _python_blocks():
@@ -68,7 +68,7 @@ def _run_block(block, cwd):
 def test_predictor_example_runs_verbatim(tmp_path):
   """The Predictor example, in a folder laid out as `make demo` leaves it
   (a checkpoint of the demo config with seeded random weights)."""
-  import program_helpers as h
+  from helpers import programs as h
   from dataset_generation import make_synthetic_shapes
   blocks = [b for b in _python_blocks() if 'Predictor.from_config' in b]
   assert len(blocks) == 1, 'README lost its Predictor example'

@@ -17,6 +17,8 @@ from li_programs.report import result_tables
 from li_programs.report import run_plot
 from li_programs.runtime import run_record
 
+pytestmark = pytest.mark.tf2
+
 
 def _hist():
   # 3 classes; class 2 never labelled nor predicted.

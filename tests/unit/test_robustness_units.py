@@ -14,9 +14,9 @@ import time
 import pytest
 import tensorflow.compat.v1 as tf
 
-import program_helpers as h
-from program_helpers import config  # noqa: F401 (fixture)
-from conftest import REPO_ROOT
+from helpers import programs as h
+
+from helpers.paths import REPO_ROOT
 from li_programs.config import cli
 from li_programs.config import config as config_lib
 from li_programs.config import config_help

@@ -15,6 +15,8 @@ from li_programs.train import loss_guard
 from li_programs.train import multipliers
 from li_programs.train import optimizers
 
+pytestmark = pytest.mark.tf2
+
 
 def _run(fetch, feed=None):
   with tf.Session() as sess:

@@ -6,6 +6,8 @@ import tensorflow.compat.v1 as tf
 from libs.core import tf_compat
 from libs.core import winograd
 
+pytestmark = pytest.mark.tf2
+
 
 @pytest.mark.parametrize('shape,rate', [
     ((1, 33, 33, 6, 5), 1),   # not a multiple of the 4x4 blocks

@@ -2,7 +2,7 @@
 (tests/unit/test_keras_layer.py): Keras needs TensorFlow's default
 behaviour (eager on 2.x), which the test process turns off.
 
-    python tests/keras_layer_checks.py OUTPUT_DIR
+    python tests/helpers/keras_layer_checks.py OUTPUT_DIR
 
 Prints one JSON line with the largest differences found; any failed check
 raises.  Uses only the Keras API that TensorFlow 1.15's Keras and Keras 3

@@ -109,10 +109,9 @@ def synthetic_setup(root):
   return records, raw, config
 
 
-@pytest.fixture
-def config(tmp_path):
-  """A tiny config whose dataset folder exists (no records needed); a test
-  module uses it with ``from program_helpers import config``."""
+def tiny_config(tmp_path):
+  """A tiny config whose dataset folder exists (no records needed): the
+  ``config`` fixture of tests/conftest.py."""
   data = tmp_path / 'data'
   data.mkdir()
   return write_config(str(tmp_path / 'c' / 'tiny.ini'), str(data),

@@ -25,11 +25,20 @@ def test_li_layer_toy_example_runs_verbatim():
 
 
 def _bash_lines():
+  """``(folder, command)`` of every line of the README's bash blocks; a
+  ``cd`` line moves the folder for the rest of its block."""
   with open(os.path.join(REPO_ROOT, 'README.md')) as f:
     blocks = re.findall(r'```bash\n(.*?)```', f.read(), re.S)
-  text = '\n'.join(blocks).replace('\\\n', ' ')
-  return [line.split('#')[0].strip() for line in text.splitlines()
-          if line.split('#')[0].strip()]
+  lines = []
+  for block in blocks:
+    folder = REPO_ROOT
+    for line in block.replace('\\\n', ' ').splitlines():
+      line = line.split('#')[0].strip()
+      if line.startswith('cd '):
+        folder = os.path.join(folder, line.split()[1])
+      elif line:
+        lines.append((folder, line))
+  return lines
 
 
 def test_readme_commands_name_real_files_targets_and_flags():
@@ -41,20 +50,26 @@ def test_readme_commands_name_real_files_targets_and_flags():
   known_flags = set(config_schema.OPTIONS_BY_NAME) | {
       'config_file', 'mode', 'output', 'checkpoint_path', 'output_dir',
       'images', 'formats'}
+  with open(os.path.join(REPO_ROOT, 'pyproject.toml')) as f:
+    scripts = set(re.findall(r'^(li-\w+) = ', f.read(), re.M))
+  assert {'li-train', 'li-validate', 'li-test', 'li-predict'} <= scripts
   lines = _bash_lines()
-  assert any(line.startswith('make demo') for line in lines)
-  assert any(line.startswith('make test') for line in lines)
-  for line in lines:
+  assert any(line.startswith('make demo') for _, line in lines)
+  assert any(line.startswith('make test') for _, line in lines)
+  for folder, line in lines:
     words = line.split()
     if 'make' in words:
       target = words[words.index('make') + 1]
       assert target in targets, line
     for word in words:
       if re.match(r'^[\w./-]+\.(py|sh|ini)$', word) and '<' not in word:
-        assert os.path.exists(os.path.join(REPO_ROOT, word)), (word, line)
+        assert os.path.exists(os.path.join(folder, word)), (word, line)
       flag = re.match(r'^--(no)?(\w+)', word)
-      if flag and ('.py' in line or 'runners/' in line):
+      if flag and ('.py' in line or 'runners/' in line or
+                   line.startswith('li-') or line.startswith('bash ')):
         assert flag.group(2) in known_flags, (word, line)
+    if words[0].startswith('li-'):  # a console script of pyproject.toml
+      assert words[0] in scripts, line
 
 
 def _run_block(block, cwd):

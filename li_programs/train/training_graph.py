@@ -103,7 +103,7 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
         batch['image'], model_options, image_pyramid=cfg.image_pyramid,
         weight_decay=cfg.weight_decay, is_training=True,
         fine_tune_batch_norm=cfg.fine_tune_batch_norm)
-    losses = [
+    data_losses = [
         losses.softmax_cross_entropy_loss(
             logits, batch['label'], num_classes, ignore_label,
             upsample_logits=cfg.upsample_logits,
@@ -111,7 +111,7 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
             top_k_percent_pixels=cfg.top_k_percent_pixels,
             scope='loss_' + name, op_graph=cfg.op_graph)
         for name, logits in _loss_logits(outputs, cfg.image_pyramid)]
-    return losses, outputs['semantic']['merged_logits']
+    return data_losses, outputs['semantic']['merged_logits']
 
   def device_fn(index):
     return clone_device(index, cfg.clone_on_cpu)

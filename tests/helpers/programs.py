@@ -9,6 +9,8 @@ import os
 
 import pytest
 
+from helpers.paths import REPO_ROOT  # noqa: F401  (tests use h.REPO_ROOT)
+
 
 NUM_TRAIN = 4
 NUM_VAL = 4

@@ -1,6 +1,7 @@
 """Validates every checkpoint of a training run.
 
-    python validate.py --config_file config/ADE20K/liMnv2_liAspp.ini [--key value ...]
+    python validate.py --config_file config/ADE20K/liMnv2_liAspp.ini \\
+        [--key value ...]
 
 The original's entry point; ``li-validate`` is the same program. It lives in
 li_programs/commands/validate.py; ``--help`` lists every option.

@@ -42,12 +42,12 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from benchmarks import figures as figs  # noqa: E402
-from benchmarks import report  # noqa: E402
-from benchmarks import scaling  # noqa: E402
-from benchmarks import side_by_side  # noqa: E402
-from benchmarks import timing  # noqa: E402
-from libs.core import op_graphs  # noqa: E402
+from benchmarks import figures as figs
+from benchmarks import report
+from benchmarks import scaling
+from benchmarks import side_by_side
+from benchmarks import timing
+from libs.core import op_graphs
 
 REPO_ROOT = figs.REPO_ROOT
 REFERENCE_PYTHON = os.path.join(REPO_ROOT, '.venv', 'bin', 'python')

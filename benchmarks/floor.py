@@ -2,10 +2,11 @@
 
     python -m benchmarks.floor
 
-imports TensorFlow as the programs do (``li_programs.runtime.process`` first), opens
-a session, runs one constant and prints ``{"peak_rss_mib": ...}``: the peak
-resident memory every program of this build pays whatever it runs.  The
-benchmark compares the builds' memory above their floors.
+imports TensorFlow as the programs do (``li_programs.runtime.process``
+first), opens a session, runs one constant and prints
+``{"peak_rss_mib": ...}``: the peak resident memory every program of this
+build pays whatever it runs.  The benchmark compares the builds' memory
+above their floors.
 """
 import json
 import os
@@ -15,7 +16,7 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from li_programs.runtime import process  # noqa: E402,F401
+from li_programs.runtime import process  # noqa: F401  (its side effect)
 
 
 def main():

@@ -34,10 +34,10 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from benchmarks import figures as figs  # noqa: E402
-from benchmarks import gpu_runs  # noqa: E402
-from benchmarks import report  # noqa: E402
-from benchmarks import timing  # noqa: E402
+from benchmarks import figures as figs
+from benchmarks import gpu_runs
+from benchmarks import report
+from benchmarks import timing
 
 BEGIN = '<!-- gpu:begin -->'
 END = '<!-- gpu:end -->'

@@ -240,8 +240,8 @@ def measure_floor(python, runs=3):
     try:
       peaks.append(json.loads(proc.stdout.strip().splitlines()[-1])[
           'peak_rss_mib'])
-    except (ValueError, IndexError, KeyError):
+    except (ValueError, IndexError, KeyError) as err:
       last = (proc.stderr.strip().splitlines() or ['no output'])[-1]
       raise timing.BenchmarkError('the floor of %s could not be measured: %s'
-                                  % (python, last))
+                                  % (python, last)) from err
   return statistics.median(peaks)

@@ -28,10 +28,10 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from benchmarks import figures as figs  # noqa: E402
-from benchmarks import report  # noqa: E402
-from benchmarks import side_by_side  # noqa: E402
-from benchmarks import timing  # noqa: E402
+from benchmarks import figures as figs
+from benchmarks import report
+from benchmarks import side_by_side
+from benchmarks import timing
 
 REFERENCE_FLAGS = ['--op_graph=original', '--inference_engine=session']
 BEGIN = '<!-- whole:begin -->'

@@ -21,13 +21,13 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 # As the programs do, before TensorFlow (li_programs/runtime/process.py).
-from li_programs.runtime import process  # noqa: E402,F401
-from benchmarks import figures as figs  # noqa: E402
-from benchmarks import timing  # noqa: E402
-from benchmarks import workloads  # noqa: E402
-from libs.core import op_graphs  # noqa: E402
-from libs.core import tf_compat  # noqa: E402
-from li_programs.runtime import inference_engine  # noqa: E402
+from li_programs.runtime import process  # noqa: F401  (its side effect)
+from benchmarks import figures as figs
+from benchmarks import timing
+from benchmarks import workloads
+from libs.core import op_graphs
+from libs.core import tf_compat
+from li_programs.runtime import inference_engine
 
 
 def parse_args(argv):

@@ -54,7 +54,7 @@ def open_image(path):
     image = Image.open(io.BytesIO(data))
     image.load()
   except (IOError, OSError, SyntaxError) as error:
-    raise BuildError('cannot decode %s: %s' % (path, error))
+    raise BuildError('cannot decode %s: %s' % (path, error)) from error
   return data, image
 
 

@@ -27,7 +27,7 @@ if __package__ in (None, ''):  # Run as a file: make the repo importable.
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from dataset_generation import build_data  # pylint: disable=g-import-not-at-top
+from dataset_generation import build_data
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif')
 

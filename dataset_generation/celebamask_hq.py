@@ -26,11 +26,11 @@ if __package__ in (None, ''):  # Run as a file: make the repo importable.
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-import cv2  # pylint: disable=g-import-not-at-top
-import numpy as np  # pylint: disable=g-import-not-at-top
+import cv2
+import numpy as np
 
-from dataset_generation import build_data  # pylint: disable=g-import-not-at-top
-from libs.core.progress import progress  # pylint: disable=g-import-not-at-top
+from dataset_generation import build_data
+from libs.core.progress import progress
 
 BuildError = build_data.BuildError
 

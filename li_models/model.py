@@ -167,7 +167,7 @@ def multi_scale_logits(images, model_options, image_pyramid=None,
         outputs[name]['logits_%.2f' % scale] = utils.resize_bilinear(
             value, logits_size, value.dtype)
 
-  for name, scales in outputs.items():
+  for scales in outputs.values():
     if len(pyramid) == 1:
       scales[MERGED_LOGITS_SCOPE] = scales['logits_%.2f' % pyramid[0]]
       continue

@@ -114,9 +114,9 @@ def _positive_int_list(name, values, allow_none=True):
     raise ValueError('%s must be set' % name)
   try:
     ints = [int(v) for v in values]
-  except (TypeError, ValueError):
+  except (TypeError, ValueError) as err:
     raise ValueError('%s must be a list of positive integers, got %r'
-                     % (name, values))
+                     % (name, values)) from err
   if any(i < 1 or i != v for i, v in zip(ints, values)):
     raise ValueError('%s must be a list of positive integers, got %r'
                      % (name, values))
@@ -125,8 +125,9 @@ def _positive_int_list(name, values, allow_none=True):
 def _pair(name, values):
   try:
     low, high = [float(v) for v in values]
-  except (TypeError, ValueError):
-    raise ValueError('%s must be a pair min,max, got %r' % (name, values))
+  except (TypeError, ValueError) as err:
+    raise ValueError('%s must be a pair min,max, got %r'
+                     % (name, values)) from err
   if low > high:
     raise ValueError('%s must satisfy min <= max, got %r' % (name, values))
 

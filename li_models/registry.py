@@ -113,9 +113,9 @@ MERGE_METHODS = ('max', 'avg')
 def _lookup(table, kind, name):
   try:
     return table[name]
-  except (KeyError, TypeError):
+  except (KeyError, TypeError) as err:
     raise ValueError('%s must be one of %s, got %r'
-                     % (kind, ', '.join(table), name))
+                     % (kind, ', '.join(table), name)) from err
 
 
 def backbone(model_variant):

@@ -27,7 +27,7 @@ from libs.core import conv_layers
 from libs.core import utils
 # The kernel and the argument checks, shared with the Keras layer
 # (li_utils/layers.py); re-exported here, where callers have found them.
-from li_utils.li_kernel import (  # pylint: disable=unused-import
+from li_utils.li_kernel import (  # noqa: F401  (re-exported)
     LI_WEIGHTS_NAME, apply_kernel, check_layer_arguments, check_zone,
     clip_range, create_lateral_inhibition_kernel, gaussian_decay,
     input_channels)
@@ -184,9 +184,13 @@ def expand_input_by_factor(factor, divisible_by=8):
                                              divisible_by)
 
 
+# MobileNetV2's expansion: six times the input depth.
+_DEFAULT_EXPANSION = expand_input_by_factor(6)
+
+
 @slim.add_arg_scope
 def expanded_conv_with_lateral_inhibition(
-    input_tensor, num_outputs, expansion_size=expand_input_by_factor(6),
+    input_tensor, num_outputs, expansion_size=_DEFAULT_EXPANSION,
     stride=1, rate=1, kernel_size=(3, 3), residual=True, normalizer_fn=None,
     project_activation_fn=tf.identity, padding='SAME', endpoints=None,
     scope=None, li_location='after_expansion', li_zone=3, li_decay_std=1.0,
@@ -274,7 +278,7 @@ def li_resnet_bottleneck(inputs, depth, depth_bottleneck, stride, unit_rate=1,
   if li_location not in _BOTTLENECK_LI_LOCATIONS + (None,):
     raise ValueError('li_resnet_bottleneck_pos must be one of %s, got %r'
                      % (', '.join(_BOTTLENECK_LI_LOCATIONS), li_location))
-  from tf_slim.nets import resnet_utils  # pylint: disable=g-import-not-at-top
+  from tf_slim.nets import resnet_utils
   li_kwargs = _li_kwargs(li_zone, li_decay_std, li_rate, li_activation_fn,
                          li_weight_initilizer_params, li_weight_clip_values,
                          li_normalizer_fn, li_normalizer_params,

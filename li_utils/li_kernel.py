@@ -75,9 +75,9 @@ def clip_range(li_weight_clip_values):
     return None
   try:
     clip_min, clip_max = [float(v) for v in li_weight_clip_values]
-  except (TypeError, ValueError):
+  except (TypeError, ValueError) as err:
     raise ValueError('li_weight_clip_values must be a pair (min, max), got %r'
-                     % (li_weight_clip_values,))
+                     % (li_weight_clip_values,)) from err
   if clip_min > clip_max:
     raise ValueError('li_weight_clip_values must satisfy min <= max, got %r'
                      % (li_weight_clip_values,))

@@ -1,7 +1,9 @@
 """Scores a checkpoint's mIoU over the whole image and near object boundaries.
 
-    python tools/boundary_miou.py --config_file config/demo/liMnv2_liAspp_shapes.ini \
-        [--boundary_width 5] [--checkpoint_path CK] [--output_dir DIR] [--key value ...]
+    python tools/boundary_miou.py \\
+        --config_file config/demo/liMnv2_liAspp_shapes.ini \\
+        [--boundary_width 5] [--checkpoint_path CK] [--output_dir DIR] \\
+        [--key value ...]
 
 The checkpoint is chosen as test.py chooses it: ``--checkpoint_path``, else
 ``checkpoint_name`` in the train folder, else the best on validation. The
@@ -21,19 +23,18 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-import numpy as np  # noqa: E402
-import scipy.io  # noqa: E402
-from libs.core import quiet_tf  # noqa: E402  (filters TF's start-up noise)
+import numpy as np
+import scipy.io
+from libs.core import quiet_tf  # filters TF's start-up noise
 tf = quiet_tf.import_tensorflow()
 
-from libs.core import tf_compat  # noqa: E402
-from li_programs.evaluate import boundary_metrics  # noqa: E402
-from li_programs.config import cli  # noqa: E402
-from li_programs.evaluate import evaluation  # noqa: E402
-from li_programs.report import result_files  # noqa: E402
-from li_programs.runtime import run_folders  # noqa: E402
-from li_programs.runtime import session_config  # noqa: E402
-from li_programs.checkpoints import train_checkpoints  # noqa: E402
+from libs.core import tf_compat
+from li_programs.evaluate import boundary_metrics
+from li_programs.config import cli
+from li_programs.evaluate import evaluation
+from li_programs.report import result_files
+from li_programs.runtime import run_folders
+from li_programs.runtime import session_config
 
 
 RESULT_TXT = 'boundary_result.txt'

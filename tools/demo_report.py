@@ -23,12 +23,12 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from li_programs.checkpoints import checkpoint_check  # noqa: E402
-from li_programs.checkpoints import train_checkpoints  # noqa: E402
-from li_programs.report import result_files  # noqa: E402
-from li_programs.runtime import run_folders  # noqa: E402
+from li_programs.checkpoints import checkpoint_check
+from li_programs.checkpoints import train_checkpoints
+from li_programs.report import result_files
+from li_programs.runtime import run_folders
 
 SUMMARY_TXT = 'summary.txt'
 LEARNING_CURVE_PNG = 'learning_curve.png'
@@ -59,7 +59,7 @@ def collect_run(snapshot_root, label, config_name):
     paths, mious = result_files.read_val_results(dirs.val)
     best = result_files.best_existing_val_checkpoint(dirs.val)[0]
   except checkpoint_check.CheckpointError as err:
-    raise ReportError(str(err))
+    raise ReportError(str(err)) from err
   name = os.path.basename(best) + run_folders.BEST_VAL_SUFFIX
   candidates = sorted(glob.glob(os.path.join(
       glob.escape(dirs.test), glob.escape(name), 'eval_scale_*',

@@ -1,6 +1,7 @@
 """Exports a checkpoint as a SavedModel, a frozen graph and TensorFlow Lite.
 
-    python tools/export_model.py --config_file config/ADE20K/liMnv2_liAspp.ini \\
+    python tools/export_model.py \\
+        --config_file config/ADE20K/liMnv2_liAspp.ini \\
         --checkpoint_path model.ckpt-1000 --output_dir exported \\
         [--formats saved_model,frozen,tflite] [--option=value ...]
 
@@ -22,20 +23,20 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from li_programs.runtime import process  # noqa: E402,F401  before TensorFlow
-from libs.core import quiet_tf  # noqa: E402  (filters TF's start-up noise)
+from li_programs.runtime import process  # noqa: F401  before TensorFlow
+from libs.core import quiet_tf  # filters TF's start-up noise
 quiet_tf.import_tensorflow()
 
-from li_programs.config import cli  # noqa: E402
-from li_programs.config import config as config_lib  # noqa: E402
-from li_programs.config import config_help  # noqa: E402
-from li_programs.config import dataset_info  # noqa: E402
-from li_programs.runtime import inference_engine  # noqa: E402
-from li_programs.evaluate import model_export  # noqa: E402
-from li_programs.commands import predict as predict_program  # noqa: E402
-from li_programs import predictor  # noqa: E402
-from li_programs.runtime import run_record  # noqa: E402
-from li_programs.runtime import session_config  # noqa: E402
+from li_programs.config import cli
+from li_programs.config import config as config_lib
+from li_programs.config import config_help
+from li_programs.config import dataset_info
+from li_programs.runtime import inference_engine
+from li_programs.evaluate import model_export
+from li_programs.commands import predict as predict_program
+from li_programs import predictor
+from li_programs.runtime import run_record
+from li_programs.runtime import session_config
 
 PROGRAM = 'export_model.py'
 _EXTRA_HELP = [
@@ -120,6 +121,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  from libs.core import tf_compat  # noqa: E402
+  from libs.core import tf_compat
   tf_compat.use_graph_mode()
   sys.exit(cli.run_program(PROGRAM, main, sys.argv[1:]))

@@ -14,16 +14,16 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import matplotlib  # noqa: E402
+import matplotlib
 matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow.compat.v1 as tf  # noqa: E402
-from scipy import ndimage  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow.compat.v1 as tf
+from scipy import ndimage
 
-from li_programs.report import li_visualization  # noqa: E402
-from li_utils import conv_ops  # noqa: E402
-from libs.core import tf_compat  # noqa: E402
+from li_programs.report import li_visualization
+from li_utils import conv_ops
+from libs.core import tf_compat
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -96,8 +96,9 @@ def render(path):
   profile = axes[1, 1]
   profile.plot(before[row], label='x', color='#4c72b0')
   profile.plot(after[row], label='LI(x) / flat gain', color='#c44e52')
-  profile.set_title('profile along the green line: a steeper edge, with overshoot',
-                    fontsize=9)
+  profile.set_title(
+      'profile along the green line: a steeper edge, with overshoot',
+      fontsize=9)
   profile.set_xlabel('column', fontsize=8)
   profile.legend(fontsize=7)
   contrast = axes[1, 2]

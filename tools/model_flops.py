@@ -17,18 +17,18 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
       __file__))))
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from libs.core import quiet_tf  # noqa: E402  (filters TF's start-up noise)
+from libs.core import quiet_tf  # filters TF's start-up noise
 tf = quiet_tf.import_tensorflow()
 
 if __name__ == '__main__':  # quiet deprecation notices of the imports below
   tf.logging.set_verbosity(tf.logging.ERROR)
 
-from libs.datasets import data_generator  # noqa: E402
-from li_programs.config import config as config_lib  # noqa: E402
-from li_programs.config import dataset_info  # noqa: E402
-from li_models import model_config  # noqa: E402
-from li_models import model_stats  # noqa: E402
-from libs.core import tf_compat  # noqa: E402
+from libs.datasets import data_generator
+from li_programs.config import config as config_lib
+from li_programs.config import dataset_info
+from li_models import model_config
+from li_models import model_stats
+from libs.core import tf_compat
 
 # config -> (eval crop, float operations, trainable parameters) published
 # for the original code.

@@ -16,8 +16,8 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from li_programs.config import cli  # noqa: E402
-from li_programs.report import run_plot  # noqa: E402
+from li_programs.config import cli
+from li_programs.report import run_plot
 
 
 def main(argv):

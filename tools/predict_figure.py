@@ -1,7 +1,8 @@
 """Draws predict.py's outputs side by side: image | colours | overlay.
 
-    python tools/predict_figure.py --config_file config/demo/liMnv2_liAspp_shapes.ini \
-        --predictions demo_output/predictions --names val_00000,val_00001 \
+    python tools/predict_figure.py \\
+        --config_file config/demo/liMnv2_liAspp_shapes.ini \\
+        --predictions demo_output/predictions --names val_00000,val_00001 \\
         --output docs/figures/predict_demo.png
 
 One row per name (default: the first three of the folder), the images read
@@ -18,13 +19,13 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
-from li_programs.config import cli  # noqa: E402
-from li_programs.config import config as config_lib  # noqa: E402
-from li_programs.config import dataset_info  # noqa: E402
-from li_programs.report import prediction_files  # noqa: E402
+from li_programs.config import cli
+from li_programs.config import config as config_lib
+from li_programs.config import dataset_info
+from li_programs.report import prediction_files
 
 
 def _image_paths(predictions, images):

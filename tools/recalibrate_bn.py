@@ -1,6 +1,7 @@
 """Re-estimates the batch-norm statistics of checkpoints from training data.
 
-    python tools/recalibrate_bn.py --config_file config/demo/liMnv2_liAspp_shapes.ini \
+    python tools/recalibrate_bn.py \\
+        --config_file config/demo/liMnv2_liAspp_shapes.ini \\
         [--num_batches 20] [--checkpoint_path CK] [--key value ...]
 
 Why: batch norm keeps moving averages of each layer's batch mean and
@@ -29,21 +30,21 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-import numpy as np  # noqa: E402
-from libs.core import quiet_tf  # noqa: E402  (filters TF's start-up noise)
+import numpy as np
+from libs.core import quiet_tf  # filters TF's start-up noise
 tf = quiet_tf.import_tensorflow()
 
-from libs.core import progress  # noqa: E402
-from libs.core import tf_compat  # noqa: E402
-from li_models import model  # noqa: E402
-from li_models import model_config  # noqa: E402
-from li_programs.checkpoints import checkpoint_check  # noqa: E402
-from li_programs.config import cli  # noqa: E402
-from li_programs.train import random_seed  # noqa: E402
-from li_programs.runtime import run_folders  # noqa: E402
-from li_programs.runtime import session_config  # noqa: E402
-from li_programs.checkpoints import train_checkpoints  # noqa: E402
-from li_programs.train import training_graph  # noqa: E402
+from libs.core import progress
+from libs.core import tf_compat
+from li_models import model
+from li_models import model_config
+from li_programs.checkpoints import checkpoint_check
+from li_programs.config import cli
+from li_programs.train import random_seed
+from li_programs.runtime import run_folders
+from li_programs.runtime import session_config
+from li_programs.checkpoints import train_checkpoints
+from li_programs.train import training_graph
 
 
 _FUSED_TYPES = ('FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3')

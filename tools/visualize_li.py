@@ -1,6 +1,7 @@
 """Draws every LI layer of a checkpoint: kernels and weight distributions.
 
-    python tools/visualize_li.py --checkpoint_path SNAPSHOT/train/model.ckpt-1000 \
+    python tools/visualize_li.py \\
+        --checkpoint_path SNAPSHOT/train/model.ckpt-1000 \\
         [--config_file config/ADE20K/liMnv2_liAspp.ini] [--output_dir DIR]
 
 ``--checkpoint_path`` takes the checkpoint's prefix, one of its files
@@ -18,12 +19,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from libs.core import quiet_tf  # noqa: E402  (filters TF's start-up noise)
+from libs.core import quiet_tf  # filters TF's start-up noise
 quiet_tf.import_tensorflow()
-from li_programs.checkpoints import checkpoint_check  # noqa: E402
-from li_programs.checkpoints import checkpoint_paths  # noqa: E402
-from li_programs.config import config as li_config  # noqa: E402
-from li_programs.report import li_visualization  # noqa: E402
+from li_programs.checkpoints import checkpoint_check
+from li_programs.checkpoints import checkpoint_paths
+from li_programs.config import config as li_config
+from li_programs.report import li_visualization
 
 
 def main(argv=None):

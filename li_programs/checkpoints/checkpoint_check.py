@@ -84,11 +84,11 @@ def checkpoint_shapes(checkpoint_path):
   except tf.errors.OpError as err:
     if not exists(checkpoint_path):
       raise CheckpointGone('checkpoint %s was deleted while being read'
-                           % checkpoint_path)
+                           % checkpoint_path) from err
     raise CheckpointDamaged(
         'checkpoint %s is damaged: %s.index cannot be read (%s); copy it '
         'again or use another checkpoint' % (checkpoint_path, checkpoint_path,
-                                            _first_line(err)))
+                                            _first_line(err))) from err
 
 
 def is_bookkeeping(name):

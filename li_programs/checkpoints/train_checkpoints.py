@@ -86,8 +86,8 @@ def restore_checkpoint(sess, saver, checkpoint_path, variables=None,
       lacks (resuming: another architecture in the same folder).
 
   Raises:
-    li_programs.checkpoints.checkpoint_check.CheckpointError or one of its subclasses
-    (CheckpointGone, CheckpointDamaged, CheckpointMismatch).
+    li_programs.checkpoints.checkpoint_check.CheckpointError or one of its
+    subclasses (CheckpointGone, CheckpointDamaged, CheckpointMismatch).
   """
   if variables is None:
     variables = sess.graph.get_collection('variables')

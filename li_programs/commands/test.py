@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from li_programs.runtime import process  # noqa: F401  before TensorFlow (see there)
+from li_programs.runtime import process  # before TensorFlow (see there)
 from libs.core import quiet_tf  # filters TensorFlow's start-up noise
 tf = quiet_tf.import_tensorflow()
 
@@ -153,5 +153,5 @@ def run(argv=None):
 
 
 def script():
-  """The ``li-test`` console script and ``test.py``: runs and exits.""" 
+  """The ``li-test`` console script and ``test.py``: runs and exits."""
   process.exit_now(run())

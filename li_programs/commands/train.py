@@ -27,8 +27,8 @@ one machine.  ``--master`` (with ``--task``, ``--num_ps_tasks``,
 
 The training graph lives in ``li_programs/train/training_graph.py``, the local
 loop in ``li_programs/train/train_loop.py`` and the distributed path in
-``li_programs/distributed/distributed_train.py``; this file reads the command line and
-runs one of them.
+``li_programs/distributed/distributed_train.py``; this file reads the command
+line and runs one of them.
 """
 import os
 import sys
@@ -127,5 +127,5 @@ def run(argv=None):
 
 
 def script():
-  """The ``li-train`` console script and ``train.py``: runs and exits.""" 
+  """The ``li-train`` console script and ``train.py``: runs and exits."""
   sys.exit(run())

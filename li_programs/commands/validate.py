@@ -9,20 +9,21 @@ TensorFlow lists only the newest) on ``val_split`` and records its mIoU in
 ``val/`` (event file, ``val_result.mat``, ``val_result.txt``,
 ``val_scored.json``; every metric and the per-class IoU in ``metrics.json``
 and ``per_class_iou.csv``; the run in ``run.json``), rewriting the records
-after every checkpoint so that nothing scored is lost if a later one fails.  Records of checkpoints scored
-by earlier runs stay in the files, and a checkpoint an earlier run scored
-with the same settings is not scored again (li_programs/evaluate/val_records), so a
-run stopped by SIGTERM or Ctrl-C (it says what it kept) continues where it
-stopped.
+after every checkpoint so that nothing scored is lost if a later one fails.
+Records of checkpoints scored by earlier runs stay in the files, and a
+checkpoint an earlier run scored with the same settings is not scored again
+(li_programs/evaluate/val_records), so a run stopped by SIGTERM or Ctrl-C (it
+says what it kept) continues where it stopped.
 
 Then, unless ``keep_all_checkpoints`` is set, it deletes the files of every
 listed, scored checkpoint except the best and the newest one -- but only
-when no train.py is training into the folder (li_programs/train/training_marker):
-TensorFlow's Saver rewrites the ``checkpoint`` state from its own list at
-every save, so deleting a checkpoint a running trainer still lists would
-leave the state naming files that are gone.  validate.py is therefore safe
-to run at any time during training; run it once more after training to
-prune.  Only checkpoint files in the train folder are ever deleted.
+when no train.py is training into the folder
+(li_programs/train/training_marker): TensorFlow's Saver rewrites the
+``checkpoint`` state from its own list at every save, so deleting a
+checkpoint a running trainer still lists would leave the state naming files
+that are gone.  validate.py is therefore safe to run at any time during
+training; run it once more after training to prune.  Only checkpoint files
+in the train folder are ever deleted.
 
 A checkpoint whose files are gone (deleted by the trainer's
 ``max_to_keep`` in the meantime) is skipped with a notice; a damaged one is
@@ -33,7 +34,7 @@ import collections
 import os
 import sys
 
-from li_programs.runtime import process  # noqa: F401  before TensorFlow (see there)
+from li_programs.runtime import process  # before TensorFlow (see there)
 from libs.core import quiet_tf  # filters TensorFlow's start-up noise
 tf = quiet_tf.import_tensorflow()
 
@@ -374,5 +375,5 @@ def run(argv=None):
 
 
 def script():
-  """The ``li-validate`` console script and ``validate.py``: runs and exits.""" 
+  """The ``li-validate`` console script and ``validate.py``: runs and exits."""
   process.exit_now(run())

@@ -52,7 +52,7 @@ def split_config_file(argv):
   try:
     return flag_parsing.split_config_file(argv)
   except config_lib.ConfigError as err:
-    raise UsageError(str(err))
+    raise UsageError(str(err)) from err
 
 
 def resolve_config_file(config_file):
@@ -95,9 +95,9 @@ def run_program(prog, main, argv):
 
   Returns the process exit status: ``main``'s return value (default 0), or
   2 after a configuration/input error. Set ``LI_CONVS_DEBUG=1`` to get the
-  full traceback instead.  The run's ``run.json`` (li_programs/runtime/run_record),
-  when the program started one, is completed with the status, however the
-  program ends.
+  full traceback instead.  The run's ``run.json``
+  (li_programs/runtime/run_record), when the program started one, is
+  completed with the status, however the program ends.
   """
   status, error = 1, None
   run_record.forget()  # a record left open by an earlier in-process run

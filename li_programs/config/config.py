@@ -23,7 +23,7 @@ from li_models import registry
 from li_programs.config import config_schema as schema
 from li_programs.runtime import repository
 from li_programs.config import flag_parsing
-from li_programs.config.config_errors import ConfigError  # noqa: F401 (re-exported)
+from li_programs.config.config_errors import ConfigError  # also re-exported
 
 REPO_ROOT = repository.REPO_ROOT
 # Relative paths written in a config file resolve against this folder: the
@@ -81,12 +81,12 @@ def parse_value(option, raw, where):
       return _check_minimum(option, [convert(t) for t in items if t], where)
   except ConfigError:
     raise
-  except ValueError:
+  except ValueError as err:
     kind = {'bool': 'true or false', 'int': 'an integer', 'float': 'a number',
             'int_list': 'comma-separated integers',
             'float_list': 'comma-separated numbers'}[option.type]
     raise ConfigError('%s: %s must be %s, got %r' % (where, option.name, kind,
-                                                      raw))
+                                                      raw)) from err
   if option.type == 'str' and text.lower() == 'none' and option.default is None:
     return None
   if option.choices and text not in option.choices:
@@ -114,7 +114,7 @@ class Config(object):
       return self._values[name]
     except KeyError:
       raise AttributeError('no config option %r%s' % (
-          name, _close_matches(name, self._values)))
+          name, _close_matches(name, self._values))) from None
 
   def __setattr__(self, name, value):
     if name not in self._values:
@@ -142,7 +142,8 @@ def _read_text(config_file):
   except UnicodeDecodeError as err:
     line = data[:err.start].count(b'\n') + 1
     raise ConfigError('%s line %d: not UTF-8 text (byte 0x%02x); is it an '
-                      'INI config?' % (config_file, line, data[err.start]))
+                      'INI config?' % (config_file, line,
+                                       data[err.start])) from err
 
 
 def _syntax_error(config_file, err):
@@ -182,7 +183,7 @@ def _read_ini(config_file):
   try:
     parser.read_string(text, source=config_file)
   except configparser.Error as e:
-    raise _syntax_error(config_file, e)
+    raise _syntax_error(config_file, e) from e
   sections = {}
   for section in parser.sections():
     if section not in schema.SECTIONS:

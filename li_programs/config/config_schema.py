@@ -110,7 +110,8 @@ OPTIONS = [
          'Initializer of the LI weights.', registry.LI_WEIGHT_INITIALIZERS),
     _opt('li_weight_initilizer_min_max_dpn', 'float_list', None,
          'lateral_inhibition',
-         'Init range of DPN LI weights (default: li_weight_initilizer_min_max).'),
+         'Init range of DPN LI weights '
+         '(default: li_weight_initilizer_min_max).'),
     _opt('li_weight_initilizer_min_max_backbone', 'float_list', None,
          'lateral_inhibition', 'Init range of backbone LI weights (default: '
          'li_weight_initilizer_min_max).'),
@@ -312,7 +313,8 @@ assert len(OPTIONS_BY_NAME) == len(OPTIONS), 'duplicate option in the schema'
 # Options whose values must lie above a bound, checked wherever a value is
 # read (config.parse_value) and printed by --help: '> 0' (positive) or
 # '>= 0' (not negative); every item of a list option.  Unset (None) passes.
-# The cluster options are checked with the cluster (li_programs/distributed/cluster.py).
+# The cluster options are checked with the cluster
+# (li_programs/distributed/cluster.py).
 _POSITIVE = (
     'depth_multiplier', 'logits_kernel_size', 'image_pyramid',
     'image_pooling_crop_size', 'image_pooling_stride', 'multi_grid',

@@ -144,8 +144,8 @@ def palette_of(cfg, descriptor=None):
 
 def scored_classes(names, ignore_label):
   """``[(label value, name)]`` of the rows of the confusion matrix that are
-  classes (li_programs.evaluate.metrics): with ignore label 0 (ADE20K), row ``i``
-  counts label ``i + 1`` and the last row is no class."""
+  classes (li_programs.evaluate.metrics): with ignore label 0 (ADE20K), row
+  ``i`` counts label ``i + 1`` and the last row is no class."""
   if ignore_label == 0:
     return [(i + 1, names[i + 1]) for i in range(len(names) - 1)]
   return list(enumerate(names))

@@ -47,7 +47,7 @@ def visible_gpus():
   devnull = os.open(os.devnull, os.O_WRONLY)
   try:
     os.dup2(devnull, 2)
-    import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow.compat.v1 as tf
     return len(tf.config.experimental.list_physical_devices('GPU'))
   finally:
     os.dup2(saved, 2)

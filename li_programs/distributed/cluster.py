@@ -199,7 +199,7 @@ def cluster_from_tf_config(text):
   try:
     data = json.loads(text)
   except ValueError as err:
-    raise ClusterError('TF_CONFIG is not valid JSON: %s' % err)
+    raise ClusterError('TF_CONFIG is not valid JSON: %s' % err) from err
   if not isinstance(data, dict):
     raise ClusterError('TF_CONFIG must be a JSON object with "cluster" and '
                        '"task", got %s' % type(data).__name__)

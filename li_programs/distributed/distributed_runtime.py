@@ -1,10 +1,10 @@
 """TensorFlow 1.15's distributed runtime, as train.py uses it.
 
-The plan (``li_programs.distributed.cluster.TrainingPlan``) says who this process is; the
-functions here start its ``tf.train.Server``, place the graph (variables on
-the parameter servers, everything else on this worker), wait for the chief
-to initialise the variables, and provide the session-run hooks of the
-startup delay and of synchronous training.
+The plan (``li_programs.distributed.cluster.TrainingPlan``) says who this
+process is; the functions here start its ``tf.train.Server``, place the
+graph (variables on the parameter servers, everything else on this worker),
+wait for the chief to initialise the variables, and provide the session-run
+hooks of the startup delay and of synchronous training.
 """
 
 import contextlib
@@ -40,7 +40,7 @@ def _check_port_free(address, what):
   except OSError as err:
     if err.errno == errno.EADDRINUSE:
       raise ClusterError('cannot start the server of %s: port %d is already '
-                         'in use on this machine' % (what, port))
+                         'in use on this machine' % (what, port)) from err
   finally:
     probe.close()
 
@@ -59,7 +59,7 @@ def start_server(plan, config=None):
                            start=True)
   except tf.errors.OpError as err:
     raise ClusterError('cannot start the server of %s: %s' % (
-        what, (err.message or str(err)).splitlines()[0]))
+        what, (err.message or str(err)).splitlines()[0])) from err
 
 
 def probe_parameter_servers(plan):

@@ -59,13 +59,11 @@ def convert_session(session, inputs, outputs):
     # none to merge) and a Grappler pass that only inlines functions (the
     # frozen graph has none).  Private attributes of
     # TensorFlow 2.x: where a version lacks them, nothing changes.
-    # pylint: disable=protected-access
     converter.exclude_conversion_metadata = True
     if hasattr(converter, '_experimental_use_buffer_offset'):
       converter._experimental_use_buffer_offset = True
     if hasattr(converter, '_optimize_tf_model'):
       converter._optimize_tf_model = lambda graph_def, *unused: graph_def
-    # pylint: enable=protected-access
     with warnings.catch_warnings():
       warnings.simplefilter('ignore')
       return converter.convert()

@@ -105,7 +105,8 @@ class TflitePredictor(object):
     """Restores ``checkpoint`` and converts the model with its weights.
 
     Raises:
-      li_programs.checkpoints.checkpoint_check.CheckpointError: unusable checkpoint.
+      li_programs.checkpoints.checkpoint_check.CheckpointError: unusable
+        checkpoint.
       ConversionError: TensorFlow Lite failed and ``fall_back`` is off.
     """
     self.close()
@@ -150,7 +151,8 @@ class TflitePredictor(object):
     log_path = os.path.join(work_dir, 'stderr.log')
     with open(log_path, 'w') as log:
       status = subprocess.call(
-          [sys.executable, '-m', 'li_programs.evaluate.tflite_convert', work_dir],
+          [sys.executable, '-m', 'li_programs.evaluate.tflite_convert',
+           work_dir],
           stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
     model = os.path.join(work_dir, tflite_convert.MODEL)
     if status == 0 and os.path.isfile(model):

@@ -3,8 +3,9 @@
 Rows are the true classes, columns the predicted ones, each row divided by
 its pixel count, so a cell is the share of that class's pixels predicted as
 the column's class (the diagonal is the class accuracy), on a square-root
-colour scale so that confusions of a few per cent stay visible.  Classes are named
-on both axes; with up to 30 classes every cell also prints its percentage.
+colour scale so that confusions of a few per cent stay visible.  Classes are
+named on both axes; with up to 30 classes every cell also prints its
+percentage.
 The figure grows with the number of classes (a 151-class ADE20K matrix is
 about 2300 pixels square) so that every name stays legible.
 """

@@ -10,13 +10,13 @@ import re
 
 import matplotlib
 matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow.compat.v1 as tf  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow.compat.v1 as tf
 
-from li_programs.checkpoints import checkpoint_check  # noqa: E402
-from li_programs.checkpoints import checkpoint_paths  # noqa: E402
-from li_utils import conv_ops  # noqa: E402
+from li_programs.checkpoints import checkpoint_check
+from li_programs.checkpoints import checkpoint_paths
+from li_utils import conv_ops
 
 LILayer = collections.namedtuple('LILayer', ['name', 'weights', 'zone',
                                              'sigma'])
@@ -59,12 +59,14 @@ def read_li_layers(checkpoint_path, li_settings=None):
   try:
     checkpoint_path, _ = checkpoint_paths.resolve(checkpoint_path)
   except checkpoint_check.CheckpointError as err:
-    raise ValueError('cannot read checkpoint: %s' % err)
+    raise ValueError('cannot read checkpoint: %s' % err) from err
   try:
     reader = tf.train.load_checkpoint(checkpoint_path)
-  except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError):
+  except (tf.errors.NotFoundError, tf.errors.DataLossError,
+          ValueError) as err:
     raise ValueError('cannot read checkpoint %s (give a checkpoint prefix such '
-                     'as .../model.ckpt-1000, or its folder)' % checkpoint_path)
+                     'as .../model.ckpt-1000, or its folder)'
+                     % checkpoint_path) from err
   names = sorted((n for n in reader.get_variable_to_shape_map()
                   if n.endswith('/' + conv_ops.LI_WEIGHTS_NAME)),
                  key=_natural_key)

@@ -84,13 +84,15 @@ class ImageDecoder(object):
       with open(path, 'rb') as f:
         content = f.read()
     except (IOError, OSError) as err:
-      raise IOError('cannot read %s: %s' % (path, err.strerror or err))
+      raise IOError('cannot read %s: %s'
+                    % (path, err.strerror or err)) from err
     try:
       return self._session.run(self._image, {self._content: content})
     except self._tf.errors.OpError as err:
       message = (err.message or '').strip().splitlines()
+      reason = message[0] if message else type(err).__name__
       raise IOError('cannot decode %s as an image (%s)'
-                    % (path, message[0] if message else type(err).__name__))
+                    % (path, reason)) from err
 
   def close(self):
     self._session.close()

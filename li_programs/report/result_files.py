@@ -127,7 +127,7 @@ def read_val_results(val_dir):
     data = scipy.io.loadmat(path)
     mious = np.asarray(data['miou'], dtype=np.float64).reshape(-1)
     paths = _as_str_list(data['ck_path'])
-  except Exception as err:  # noqa: BLE001 - scipy raises many kinds
+  except Exception as err:  # scipy raises many kinds
     raise ResultFileError(
         '%s cannot be read (%s): restore it or move it away (validate.py '
         'writes a new one)' % (path, str(err).splitlines()[0] if str(err)

@@ -32,9 +32,9 @@ def exit_now(status):
   freeing the modules' objects one by one: the operating system takes the
   memory back at once.  Call it only when every file is closed."""
   try:
-    atexit._run_exitfuncs()  # pylint: disable=protected-access
+    atexit._run_exitfuncs()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
   finally:
-    os._exit(status or 0)  # pylint: disable=protected-access
+    os._exit(status or 0)

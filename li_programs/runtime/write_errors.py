@@ -74,7 +74,7 @@ def save_checkpoint(saver, sess, prefix, step, previous=None):
   checkpoint, kept) when the disk is full or not writable."""
   try:
     return saver.save(sess, prefix, global_step=step)
-  except Exception as err:  # noqa: BLE001 - re-raised unless a write error
+  except Exception as err:  # re-raised unless a write error
     code = (err.errno if isinstance(err, OSError) else tf_error_errno(err))
     if code not in _CAUSES:
       raise

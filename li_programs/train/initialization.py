@@ -23,9 +23,9 @@ def variables_to_restore(checkpoint_path, variables, exclude_scopes=()):
   """
   try:
     reader = tf.train.load_checkpoint(checkpoint_path)
-  except Exception as err:  # noqa: BLE001 - re-raised as one line
+  except Exception as err:  # re-raised as one line
     raise ValueError('cannot read checkpoint %s: %s'
-                     % (checkpoint_path, str(err).splitlines()[0]))
+                     % (checkpoint_path, str(err).splitlines()[0])) from err
   shapes = reader.get_variable_to_shape_map()
   var_map, skipped = {}, []
   for var in variables:

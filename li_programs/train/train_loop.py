@@ -3,8 +3,9 @@
 ``train_loop`` runs the steps of a ``training_graph.TrainOps`` in one process,
 saving checkpoints and summaries on step and/or time triggers and stopping
 cleanly on SIGINT/SIGTERM, a NaN/inf loss or one that blew up
-(li_programs/train/loss_guard).  ``initialize`` resumes from the train folder's
-newest checkpoint, read relative to the folder (li_programs/checkpoints/checkpoint_state).
+(li_programs/train/loss_guard).  ``initialize`` resumes from the train
+folder's newest checkpoint, read relative to the folder
+(li_programs/checkpoints/checkpoint_state).
 """
 import os
 import signal
@@ -44,8 +45,9 @@ def initialize(sess, ops, train_dir, config_file=None,
   """Resumes from train_dir's newest checkpoint or initialises anew.
 
   The checkpoint state is read relative to ``train_dir`` (a moved or
-  copied run folder resumes where it is; li_programs/checkpoints/checkpoint_state),
-  and the checkpoint must hold exactly the model's variables.
+  copied run folder resumes where it is;
+  li_programs/checkpoints/checkpoint_state), and the checkpoint must hold
+  exactly the model's variables.
 
   Args:
     config_file: named when the newest checkpoint does not fit the model.

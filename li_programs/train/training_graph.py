@@ -85,8 +85,8 @@ def build_train_ops(cfg, samples, num_classes, ignore_label, train_dir,
       tower_batch_source).
     num_classes, ignore_label: of the dataset.
     train_dir: the run's train folder (decides resume vs init).
-    plan: li_programs.distributed.cluster.TrainingPlan of a distributed run, or None.
-      With ``sync_replicas`` the optimiser is wrapped in a
+    plan: li_programs.distributed.cluster.TrainingPlan of a distributed run,
+      or None.  With ``sync_replicas`` the optimiser is wrapped in a
       SyncReplicasOptimizer; only the chief reads the initial checkpoint.
 
   Returns:

@@ -48,7 +48,8 @@ from tf_slim.ops.arg_scope import arg_scope_func_key
 
 from libs.core import batch_norm as batch_norm_lib
 from libs.core import winograd as winograd_lib
-from libs.core.op_graphs import FAST, ORIGINAL, OP_GRAPHS  # noqa: F401
+from libs.core.op_graphs import FAST, OP_GRAPHS
+from libs.core.op_graphs import ORIGINAL  # noqa: F401  (re-exported)
 
 
 def check_op_graph(op_graph, name='op_graph'):

@@ -74,7 +74,6 @@ def stderr_filtered(keep=sys.stderr):
 
 
 def _silence_python_warnings():
-  # pylint: disable=g-import-not-at-top,protected-access
   try:
     from tensorflow.python.util import deprecation
     deprecation._PRINT_DEPRECATION_WARNINGS = False
@@ -88,7 +87,6 @@ def import_tensorflow():
   """Imports and returns ``tensorflow.compat.v1``, filtering its start-up
   noise (see the module docstring) unless ``LI_CONVS_DEBUG`` is set or
   TensorFlow is already loaded."""
-  # pylint: disable=g-import-not-at-top
   if not filtering():
     import tensorflow.compat.v1 as tf
     return tf

@@ -1,4 +1,4 @@
-"""One switch that gives TensorFlow 2.x the 1.x behaviour the code is written for.
+"""One switch that gives TensorFlow 2.x the 1.x behaviour the code expects.
 
 The code base builds graphs and runs them in sessions through
 ``tensorflow.compat.v1``.  On TensorFlow 2.x that needs v2 behaviour turned

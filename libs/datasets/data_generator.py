@@ -27,7 +27,7 @@ from libs.datasets import record_checks
 from libs.datasets import shard_sets
 from libs.datasets import tfrecord_framing
 # DeepLab's TFRecord feature keys, re-exported for the readers' users.
-from libs.datasets.tfrecord_format import (  # pylint: disable=unused-import
+from libs.datasets.tfrecord_format import (  # noqa: F401  (re-exported)
     FEATURE_CHANNELS, FEATURE_FILENAME, FEATURE_FORMAT, FEATURE_HEIGHT,
     FEATURE_IMAGE, FEATURE_LABEL, FEATURE_LABEL_FORMAT, FEATURE_WIDTH)
 

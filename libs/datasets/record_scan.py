@@ -58,7 +58,7 @@ def find_undecodable_record(files):
       for number, record in enumerate(records, 1):
         try:
           example = tf.train.Example.FromString(record)
-        except Exception as err:  # noqa: BLE001 - protobuf's DecodeError
+        except Exception as err:  # protobuf's DecodeError
           return path, number, '?', 'record', str(err) or 'not a tf.Example'
         name = _bytes_feature(example, fmt.FEATURE_FILENAME).decode(
             'utf-8', 'replace')

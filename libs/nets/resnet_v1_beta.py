@@ -158,9 +158,9 @@ def resnet_v1_beta(inputs, blocks, root_block_fn=plain_root_block,
                             scope='pool1')
       try:
         net = resnet_utils.stack_blocks_dense(net, blocks, block_stride)
-      except ValueError:
+      except ValueError as err:
         raise ValueError('ResNet output_stride %r cannot be reached (allowed: '
-                         '4, 8, 16, 32)' % output_stride)
+                         '4, 8, 16, 32)' % output_stride) from err
       end_points = slim.utils.convert_collection_to_dict(collection)
   return net, end_points
 

@@ -207,8 +207,8 @@ def test_a_worker_that_answers_nonsense_is_killed_not_awaited(tmp_path):
   worker = side_by_side.Worker(str(python), 'train_li_mnv2', settings, 'data',
                             str(tmp_path), 'reference_0', serve=True)
   start = time.time()
-  with pytest.raises(timing.BenchmarkError, match="failed: it answered 'hello', "
-                     "not 'ready'$"):
+  with pytest.raises(timing.BenchmarkError,
+                     match="failed: it answered 'hello', not 'ready'$"):
     worker.wait_ready()
   assert time.time() - start < 30
   assert worker._proc.poll() is not None

@@ -1,7 +1,6 @@
 """TFRecord builders (VOC, ADE20K, CelebAMask-HQ), the synthetic set and the
 reader on records written by DeepLab itself."""
 import glob
-import io
 import os
 import shutil
 import subprocess

@@ -116,7 +116,8 @@ def test_eval_pads_but_never_crops():
   assert out_image.shape == (33, 41, 3)
   np.testing.assert_array_equal(out_image[:20, :25], small_image)
   assert np.all(out_image[20:] == 127.5) and np.all(out_image[:, 25:] == 127.5)
-  assert np.all(out_label[20:] == IGNORE) and np.all(out_label[:, 25:] == IGNORE)
+  assert np.all(out_label[20:] == IGNORE)
+  assert np.all(out_label[:, 25:] == IGNORE)
 
 
 def test_eval_resize_to_range_sets_original_image():

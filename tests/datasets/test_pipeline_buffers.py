@@ -10,7 +10,7 @@ from libs.datasets import data_generator
 def _chain(dataset):
   """The dataset ops from the output back to the records, with their
   constant inputs."""
-  op = dataset._variant_tensor.op  # pylint: disable=protected-access
+  op = dataset._variant_tensor.op
   chain = []
   while op is not None:
     consts = [tf.get_static_value(t) for t in op.inputs[1:]]

@@ -1,4 +1,5 @@
-"""The shipped configs carry the published values; graph_manifest's command line."""
+"""The shipped configs carry the published values; graph_manifest's command
+line."""
 import json
 import os
 import re

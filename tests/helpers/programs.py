@@ -7,8 +7,6 @@ programs by path (a module named ``test`` would clash with the stdlib).
 import importlib
 import os
 
-import pytest
-
 from helpers.paths import REPO_ROOT  # noqa: F401  (tests use h.REPO_ROOT)
 
 

@@ -119,7 +119,10 @@ def test_random_seed_repeats_a_run(env, capsys):
 
 def test_progress_to_a_log_file_is_a_few_lines_per_bar():
   now = [0.0]
-  clock = lambda: now[0]
+
+  def clock():
+    return now[0]
+
   # A quick bar (a few seconds): its final line only.
   out = io.StringIO()
   bar = progress.ProgressBar(4, 'val', stream=out, clock=clock)

@@ -17,6 +17,7 @@ import tensorflow.compat.v1 as tf
 from PIL import Image
 
 from helpers import programs as h
+from helpers.paths import REFERENCE_GRAPHS_DIR
 from libs.core import tf_compat
 from li_programs.config import cli
 from li_programs.report import result_files
@@ -25,8 +26,6 @@ from li_programs.checkpoints import train_checkpoints
 train_prog = h.load_program('train')
 validate_prog = h.load_program('validate')
 test_prog = h.load_program('test')
-
-from helpers.paths import REFERENCE_GRAPHS_DIR
 
 pytestmark = [pytest.mark.slow, pytest.mark.tf2]
 

@@ -11,7 +11,6 @@ import time
 
 import numpy as np
 import pytest
-import tensorflow.compat.v1 as tf
 
 from helpers import programs as h
 from li_programs.checkpoints import train_checkpoints
@@ -97,8 +96,11 @@ def test_validate_beside_a_running_trainer(env):
       # The trainer saves again: its state must still name only files that
       # exist (validate deleted none of the checkpoints it lists).
       newest = train_checkpoints.list_checkpoints(env['train_dir'])[-1]
-      assert _wait_for(lambda: train_checkpoints.list_checkpoints(
-          env['train_dir'])[-1] != newest, 600, trainer)
+
+      def saved_again(newest=newest):
+        return train_checkpoints.list_checkpoints(
+            env['train_dir'])[-1] != newest
+      assert _wait_for(saved_again, 600, trainer)
       listed, missing = _listed_all_exist(env['train_dir'])
       assert not missing, (listed, missing)
   finally:

@@ -1,4 +1,5 @@
-"""Every reference graph of the running original is rebuilt variable for variable.
+"""Every reference graph of the running original is rebuilt, variable by
+variable.
 
 The manifests under ``tests/data/reference_graphs`` (copied from the shared
 reference set) list the variables

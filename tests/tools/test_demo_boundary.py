@@ -1,5 +1,5 @@
-"""Boundary mIoU (li_programs/evaluate/boundary_metrics.py) and the training progress
-line."""
+"""Boundary mIoU (li_programs/evaluate/boundary_metrics.py) and the training
+progress line."""
 
 import os
 

@@ -42,7 +42,7 @@ def test_statistics_are_batch_averages_and_rewrite_keeps_the_rest(tmp_path):
     feed = tf.placeholder(tf.float32, [2, 8, 8, 3])
     _tiny_bn_graph(feed, is_training=True)
     step = tf.train.get_or_create_global_step()
-    extra = tf.Variable([1.5, 2.5], name='conv/weights/Adam')
+    tf.Variable([1.5, 2.5], name='conv/weights/Adam')  # a slot: kept
     moments = recalibrate_bn.batch_norm_moments(graph)
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())

@@ -40,7 +40,7 @@ def _slim_batch_norm_works():
   try:
     with tf.Graph().as_default():
       slim.batch_norm(tf.zeros([1, 2, 2, 1]))
-  except Exception:  # pylint: disable=broad-except
+  except Exception:
     return False
   return True
 

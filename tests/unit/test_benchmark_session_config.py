@@ -1,4 +1,5 @@
-"""Session/thread settings (li_programs/runtime/session_config.py) and their options."""
+"""Session/thread settings (li_programs/runtime/session_config.py) and their
+options."""
 import os
 
 import pytest

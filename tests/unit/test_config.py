@@ -98,7 +98,8 @@ def test_repeated_list_flags_accumulate(sample):
 
 def test_find_config_file_anywhere():
   assert li_config.find_config_file(['--a=1', '--config_file=x.ini']) == 'x.ini'
-  assert li_config.find_config_file(['--config_file', 'y.ini', '--b']) == 'y.ini'
+  assert li_config.find_config_file(
+      ['--config_file', 'y.ini', '--b']) == 'y.ini'
   assert li_config.find_config_file(['--b=2']) is None
 
 

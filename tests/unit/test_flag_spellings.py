@@ -1,4 +1,5 @@
-"""The original's absl command-line spellings (li_programs/config/flag_parsing.py)."""
+"""The original's absl command-line spellings
+(li_programs/config/flag_parsing.py)."""
 import os
 
 import pytest

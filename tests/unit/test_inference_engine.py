@@ -192,7 +192,7 @@ def test_conversion_in_a_child_process(tiny_checkpoint, tmp_path):
   before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
   predictor.restore(path)
   assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime > before
-  assert predictor._graph is None  # pylint: disable=protected-access
+  assert predictor._graph is None
   np.testing.assert_array_equal(predictor.predict(images), expected)
   other = _predictor(in_child=True, build_labels=_other_labels)
   with pytest.raises(checkpoint_check.CheckpointMismatch,

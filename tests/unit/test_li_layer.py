@@ -36,8 +36,9 @@ def numpy_depthwise_same(x, kernel, rate):
   out = np.zeros_like(x, dtype=np.float64)
   for i in range(zone):
     for j in range(zone):
-      out += (padded[:, i * rate:i * rate + height, j * rate:j * rate + width, :]
-              * kernel[i, j, :])
+      window = padded[:, i * rate:i * rate + height,
+                      j * rate:j * rate + width, :]
+      out += window * kernel[i, j, :]
   return out
 
 
@@ -116,7 +117,8 @@ def test_variable_name_shape_and_collections(fresh_graph):
   with tf.variable_scope('block'):
     conv_ops.lateral_inhibition_layer(inputs, scope='lateral_inhibition')
   variables = tf.global_variables()
-  assert [v.op.name for v in variables] == ['block/lateral_inhibition/li_weights']
+  assert [v.op.name for v in variables] == [
+      'block/lateral_inhibition/li_weights']
   assert variables[0].shape.as_list() == [1, 1, 6, 1]
   assert variables[0].dtype.base_dtype == tf.float32
   assert variables[0] in tf.trainable_variables()

@@ -1,6 +1,5 @@
 """Result files, output names and checkpoint bookkeeping (li_programs)."""
 
-import io
 import os
 
 import numpy as np

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 import tensorflow.compat.v1 as tf
@@ -24,7 +23,6 @@ from li_programs.checkpoints import train_checkpoints
 from li_programs.train import train_loop
 from li_programs.train import initialization
 from li_programs.train import loss_guard
-from li_programs.train import training_marker
 
 
 def _save(folder, steps, max_to_keep=10, state=True):

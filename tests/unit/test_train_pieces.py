@@ -99,7 +99,8 @@ def test_gradient_multipliers(fresh_graph):
       'decoder/decoder_conv0/biases': 20.0,
       'logits/semantic/weights': 10.0,
       'logits/semantic/biases': 20.0}
-  only_logits = multipliers.gradient_multipliers(list(v.values()), ['logits'], 1.0)
+  only_logits = multipliers.gradient_multipliers(list(v.values()), ['logits'],
+                                                 1.0)
   assert {var.op.name: m for var, m in only_logits.items()} == {
       'MobilenetV2/Conv/biases': 2.0, 'decoder/decoder_conv0/biases': 2.0,
       'logits/semantic/biases': 2.0}
@@ -250,8 +251,8 @@ def test_init_from_checkpoint_excludes_last_layers_and_skips_missing(
     w = tf.get_variable('net/w', [3], initializer=tf.zeros_initializer())
     b = tf.get_variable('logits/b', [2], initializer=tf.zeros_initializer())
     extra = tf.get_variable('net/new', [1], initializer=tf.zeros_initializer())
-    fn = initialization.model_init_fn(str(tmp_path / 'train'), ckpt, False, ['logits'],
-                          [w, b, extra])
+    fn = initialization.model_init_fn(str(tmp_path / 'train'), ckpt, False,
+                                      ['logits'], [w, b, extra])
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
       restored, skipped = fn(sess)
@@ -268,8 +269,8 @@ def test_init_from_checkpoint_excludes_last_layers_and_skips_missing(
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
       tf.train.Saver().save(sess, str(tmp_path / 'train' / 'model.ckpt'), 1)
-    assert initialization.model_init_fn(str(tmp_path / 'train'), ckpt, False, [],
-                            [w]) is None
+    assert initialization.model_init_fn(str(tmp_path / 'train'), ckpt, False,
+                                        [], [w]) is None
     assert initialization.model_init_fn(None, None, False, [], [w]) is None
 
   with tf.Graph().as_default():
@@ -277,7 +278,8 @@ def test_init_from_checkpoint_excludes_last_layers_and_skips_missing(
     with pytest.raises(ValueError, match='net/w with shape'):
       initialization.model_init_fn(None, ckpt, True, [], [bad])
     with pytest.raises(ValueError, match='cannot read checkpoint'):
-      initialization.model_init_fn(None, str(tmp_path / 'nope.ckpt'), True, [], [bad])
+      initialization.model_init_fn(None, str(tmp_path / 'nope.ckpt'), True, [],
+                                   [bad])
 
 
 def test_init_restores_global_variables_by_prefix(tmp_path):

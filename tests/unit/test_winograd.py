@@ -70,6 +70,6 @@ def test_tensorflow_lite_converts_and_runs_it():
     interpreter.invoke()
     results[rate] = (interpreter.get_tensor(
         interpreter.get_output_details()[0]['index']), expected)
-  for rate, (lite, expected) in results.items():
+  for lite, expected in results.values():
     np.testing.assert_allclose(lite, expected, rtol=0,
                                atol=2e-5 * np.abs(expected).max())

@@ -5,6 +5,7 @@ process (``tflite_convert``), so that the converter's memory never joins the
 evaluation's, and maps the flatbuffer it wrote into a TensorFlow Lite
 interpreter.  The program's graph keeps only the input pipeline.
 """
+import functools
 import json
 import os
 import pickle
@@ -29,6 +30,29 @@ _CHILD_ERRORS = {cls.__name__: cls for cls in (
     checkpoint_check.CheckpointError, checkpoint_check.CheckpointGone,
     checkpoint_check.CheckpointDamaged, checkpoint_check.CheckpointMismatch,
     ConversionError)}
+
+
+def _import_roots(fn):
+  """The folders the child process must import from to unpickle ``fn`` (a
+  function or a ``functools.partial`` of one) and run this package: the
+  root of each module they come from."""
+  functions = [fn]
+  if isinstance(fn, functools.partial):
+    functions = [fn.func] + [v for v in fn.keywords.values()
+                             if hasattr(v, '__module__')]
+  names = {getattr(f, '__module__', None) for f in functions} | {__name__}
+  roots = []
+  for name in sorted(n for n in names if n):
+    module = sys.modules.get(name)
+    path = getattr(module, '__file__', None)
+    if not path:
+      continue
+    root = os.path.dirname(os.path.abspath(path))
+    for _ in range(name.count('.')):
+      root = os.path.dirname(root)
+    if root not in roots:
+      roots.append(root)
+  return roots
 
 
 def _picklable(fn):
@@ -145,9 +169,10 @@ class TflitePredictor(object):
         work_dir, self._build_labels, self._image_shape, self._image_dtype,
         checkpoint, config_file, self._session_config())
     env = dict(os.environ)
-    # The child imports what this process can (the model's modules).
-    env['PYTHONPATH'] = os.pathsep.join(os.path.abspath(p or os.curdir)
-                                         for p in sys.path)
+    # The child imports the model's modules from where this process did.
+    env['PYTHONPATH'] = os.pathsep.join(
+        _import_roots(self._build_labels) +
+        [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
     log_path = os.path.join(work_dir, 'stderr.log')
     with open(log_path, 'w') as log:
       status = subprocess.call(

@@ -11,7 +11,7 @@ Per image: ``<name>.png`` (class ids at the image's size),
 image size works.  ``--help`` lists every option.  The program lives in
 li_programs/commands/predict.py, the Python API in li_programs/predictor.py.
 """
-from li_programs.commands import predict as program
+from li_programs.commands import launch
 
 if __name__ == '__main__':
-  program.script()
+  launch.predict()

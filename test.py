@@ -6,7 +6,7 @@
 The original's entry point; ``li-test`` is the same program. It lives in
 li_programs/commands/test.py; ``--help`` lists every option.
 """
-from li_programs.commands import test as program
+from li_programs.commands import launch
 
 if __name__ == '__main__':
-  program.script()
+  launch.test()

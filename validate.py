@@ -6,7 +6,7 @@
 The original's entry point; ``li-validate`` is the same program. It lives in
 li_programs/commands/validate.py; ``--help`` lists every option.
 """
-from li_programs.commands import validate as program
+from li_programs.commands import launch
 
 if __name__ == '__main__':
-  program.script()
+  launch.validate()

@@ -16,7 +16,8 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from li_programs.runtime import process  # noqa: F401  (its side effect)
+from li_programs.runtime import process
+process.prepare()
 
 
 def main():

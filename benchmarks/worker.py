@@ -21,7 +21,8 @@ if __package__ in (None, ''):  # run as a script: make the repo importable
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 # As the programs do, before TensorFlow (li_programs/runtime/process.py).
-from li_programs.runtime import process  # noqa: F401  (its side effect)
+from li_programs.runtime import process
+process.prepare()
 from benchmarks import figures as figs
 from benchmarks import timing
 from benchmarks import workloads

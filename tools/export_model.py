@@ -23,7 +23,8 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
 
-from li_programs.runtime import process  # noqa: F401  before TensorFlow
+from li_programs.runtime import process
+process.prepare()  # before TensorFlow (see there)
 from libs.core import quiet_tf  # filters TF's start-up noise
 quiet_tf.import_tensorflow()
 

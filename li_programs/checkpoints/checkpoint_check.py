@@ -13,6 +13,8 @@ import re
 
 import tensorflow.compat.v1 as tf
 
+from libs.core import error_text
+
 MAX_NAMES = 5
 
 # Variables a training checkpoint holds beyond the model: the step counter,
@@ -59,16 +61,6 @@ def missing_data_files(checkpoint_path):
           for i in range(total) if i not in present]
 
 
-def _first_line(err):
-  text = str(getattr(err, 'message', err)).strip()
-  # TensorFlow prefixes restore failures with a generic paragraph; the
-  # cause follows "Original error:".
-  if 'Original error:' in text:
-    text = text.split('Original error:', 1)[1].strip()
-  lines = text.splitlines()
-  return lines[0].strip() if lines else type(err).__name__
-
-
 def checkpoint_shapes(checkpoint_path):
   """``{variable name: shape}`` read from the checkpoint's ``.index``.
 
@@ -87,8 +79,9 @@ def checkpoint_shapes(checkpoint_path):
                            % checkpoint_path) from err
     raise CheckpointDamaged(
         'checkpoint %s is damaged: %s.index cannot be read (%s); copy it '
-        'again or use another checkpoint' % (checkpoint_path, checkpoint_path,
-                                            _first_line(err))) from err
+        'again or use another checkpoint'
+        % (checkpoint_path, checkpoint_path,
+           error_text.first_line(err))) from err
 
 
 def is_bookkeeping(name):
@@ -224,4 +217,4 @@ def restore_failure(checkpoint_path, err):
   return CheckpointDamaged(
       'checkpoint %s is damaged: its data is truncated or corrupt (%s); '
       'copy it again or use another checkpoint'
-      % (checkpoint_path, _first_line(err)))
+      % (checkpoint_path, error_text.first_line(err)))

@@ -15,7 +15,6 @@ li_programs/predictor.py.
 import os
 import sys
 
-from li_programs.runtime import process  # noqa: F401  before TensorFlow (see there)
 from libs.core import quiet_tf  # filters TensorFlow's start-up noise
 quiet_tf.import_tensorflow()
 
@@ -115,10 +114,10 @@ def main(argv):
   with predictor_lib.Predictor(cfg, checkpoint, program=PROGRAM,
                                num_images=len(images)) as model:
     if model.engine_reason:
-      _note(model.engine_reason)
+      _note('note: ' + model.engine_reason)
     if model.engine == inference_engine.TFLITE:
-      _note('inference on TensorFlow Lite (converted once per padded image '
-            'size); --inference_engine=session runs it in TensorFlow')
+      _note('note: inference on TensorFlow Lite (converted once per padded '
+            'image size); --inference_engine=session runs it in TensorFlow')
     bar = evaluation.progress_bar(len(images), 'predict')
     try:
       for item in images:

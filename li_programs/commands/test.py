@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from li_programs.runtime import process  # before TensorFlow (see there)
+from li_programs.runtime import process
 from libs.core import quiet_tf  # filters TensorFlow's start-up noise
 tf = quiet_tf.import_tensorflow()
 

@@ -33,7 +33,6 @@ line and runs one of them.
 import os
 import sys
 
-from li_programs.runtime import process  # noqa: F401  before TensorFlow (see there)
 from libs.core import quiet_tf  # filters TensorFlow's start-up noise
 tf = quiet_tf.import_tensorflow()
 

@@ -34,7 +34,7 @@ import collections
 import os
 import sys
 
-from li_programs.runtime import process  # before TensorFlow (see there)
+from li_programs.runtime import process
 from libs.core import quiet_tf  # filters TensorFlow's start-up noise
 tf = quiet_tf.import_tensorflow()
 

@@ -7,6 +7,7 @@ into one-line messages and exit status 2.
 import os
 import sys
 
+from libs.core import error_text
 from li_programs.config import config as config_lib
 from li_programs.config import config_help
 from li_programs.config import flag_parsing
@@ -85,9 +86,8 @@ def _user_error_types():
 
 
 def _first_line(err):
-  message = (write_errors.describe_os_error(err) or
-             str(err).strip()).splitlines()
-  return message[0] if message else type(err).__name__
+  return (write_errors.describe_os_error(err) or
+          error_text.first_line(err))
 
 
 def run_program(prog, main, argv):

@@ -91,7 +91,7 @@ def tflite_model(cfg, build_lite_labels, image_shape, program, quiet=False):
       fall_back=cfg.inference_engine == inference_engine.AUTO, note=note,
       config=session_config.session_config_from(cfg))
   if not quiet:
-    note('inference on TensorFlow Lite (XNNPACK, %s threads); '
+    note('note: inference on TensorFlow Lite (XNNPACK, %s threads); '
          '--inference_engine=session runs it in TensorFlow'
          % (threads or 'default'))
   return predictor
@@ -125,7 +125,7 @@ def build_eval_graph(cfg, split_name, eval_scales, add_flipped_images,
             dataset.num_samples, cfg.model_variant, crop, eval_scales,
             add_flipped_images))
     if why:
-      _note(program, why)
+      _note(program, 'note: ' + why)
   iterator = dataset.get_initializable_iterator()
   samples = iterator.get_next()
   images = samples['image']

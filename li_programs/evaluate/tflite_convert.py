@@ -27,6 +27,8 @@ import pickle
 import sys
 import warnings
 
+from libs.core import error_text
+
 REQUEST = 'request.pickle'
 MODEL = 'model.tflite'
 ERROR = 'error.json'
@@ -36,11 +38,6 @@ ERROR_STATUS = 3
 
 class ConversionError(ValueError):
   """TensorFlow Lite could not convert the model (one-line message)."""
-
-
-def one_line(err):
-  lines = [l.strip() for l in str(err).splitlines() if l.strip()]
-  return lines[0] if lines else type(err).__name__
 
 
 def convert_session(session, inputs, outputs):
@@ -69,7 +66,7 @@ def convert_session(session, inputs, outputs):
       return converter.convert()
   except Exception as err:  # the converter raises several error types
     raise ConversionError('TensorFlow Lite could not convert the model: %s'
-                          % one_line(err)) from err
+                          % error_text.first_line(err)) from err
 
 
 def build_and_convert(request):
@@ -120,7 +117,8 @@ def main(argv):
     return 2
   work_dir = argv[0]
   # As the programs do, before TensorFlow (see there).
-  from li_programs.runtime import process  # noqa: F401  (its side effect)
+  from li_programs.runtime import process
+  process.prepare()
   from libs.core import memory
   from libs.core import tf_compat
   tf_compat.use_graph_mode()
@@ -130,7 +128,8 @@ def main(argv):
     flatbuffer = build_and_convert(request)
   except Exception as err:  # reported to the parent, which raises it
     with open(os.path.join(work_dir, ERROR), 'w') as f:
-      json.dump({'type': type(err).__name__, 'message': one_line(err)}, f)
+      json.dump({'type': type(err).__name__,
+                 'message': error_text.first_line(err)}, f)
     return ERROR_STATUS
   partial = os.path.join(work_dir, MODEL + '.partial')
   with open(partial, 'wb') as f:

@@ -16,6 +16,7 @@ import tempfile
 
 import tensorflow.compat.v1 as tf
 
+from libs.core import error_text
 from libs.core import quiet_tf
 from li_programs.checkpoints import checkpoint_check
 from li_programs.runtime import inference_engine
@@ -208,7 +209,7 @@ class TflitePredictor(object):
       interpreter.allocate_tensors()
     except Exception as err:  # the interpreter raises several error types
       raise ConversionError('TensorFlow Lite could not load the model: %s'
-                            % tflite_convert.one_line(err)) from err
+                            % error_text.first_line(err)) from err
     return interpreter
 
   @property

@@ -1,19 +1,22 @@
 """The programs' process: what is set before TensorFlow starts, and its end.
 
-Imported by the evaluating and training programs before TensorFlow:
+``prepare`` is called by the programs' launchers (li_programs/commands/
+launch.py, the benchmark workers, the TensorFlow Lite conversion process)
+before anything imports TensorFlow:
 
 * TensorFlow 2.x imports Keras 3 when it starts (and matplotlib through
   it), a large share of its start-up time and memory (docs/performance.md)
   for a package the programs never use.  With ``TF_USE_LEGACY_KERAS`` set,
   TensorFlow looks for the ``tf_keras`` package instead and, where it is not
-  installed, skips the import.  So the variable is set here unless the user
-  set it, or ``tf_keras`` is installed (the variable would then make it
+  installed, skips the import.  So the variable is set unless the user set
+  it, or ``tf_keras`` is installed (the variable would then make it
   ``tf.keras``).  TensorFlow 1.15 ignores it.  Child processes (the
-  TensorFlow Lite conversion) inherit it.
+  TensorFlow Lite conversion) inherit it.  It is set only in a program's
+  own process: code that imports the project's modules into a Keras script
+  (or a test run) keeps ``tf.keras``.
 
 ``exit_now`` ends an evaluating program without the interpreter's teardown
-of TensorFlow, which takes seconds on TensorFlow 2.x.  Import this module
-from programs only: it changes the environment of the process.
+of TensorFlow, which takes seconds on TensorFlow 2.x.
 """
 import atexit
 import importlib.util
@@ -21,9 +24,12 @@ import logging
 import os
 import sys
 
-if ('TF_USE_LEGACY_KERAS' not in os.environ and
-    importlib.util.find_spec('tf_keras') is None):
-  os.environ['TF_USE_LEGACY_KERAS'] = '1'
+
+def prepare():
+  """Sets what a program's process needs before TensorFlow is imported."""
+  if ('TF_USE_LEGACY_KERAS' not in os.environ and
+      importlib.util.find_spec('tf_keras') is None):
+    os.environ['TF_USE_LEGACY_KERAS'] = '1'
 
 
 def exit_now(status):

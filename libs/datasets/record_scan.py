@@ -9,6 +9,7 @@ failure.
 """
 import tensorflow.compat.v1 as tf
 
+from libs.core import error_text
 from libs.datasets import tfrecord_format as fmt
 
 # Words of TensorFlow's errors from decoding or parsing a record.
@@ -21,11 +22,6 @@ DECODE_ERROR_WORDS = (
 
 def is_decode_error(message):
   return any(word in (message or '') for word in DECODE_ERROR_WORDS)
-
-
-def _first_line(err):
-  text = str(getattr(err, 'message', err)).strip().splitlines()
-  return text[0].strip() if text else type(err).__name__
 
 
 def _bytes_feature(example, key):
@@ -68,7 +64,7 @@ def find_undecodable_record(files):
             sess.run(decoded[channels],
                      {content: _bytes_feature(example, key)})
           except tf.errors.OpError as err:
-            return path, number, name, what, _first_line(err)
+            return path, number, name, what, error_text.first_line(err)
   return None
 
 

@@ -269,12 +269,13 @@ def test_inference_engines_score_alike(env, model_checkpoints, tmp_path,
   auto_err = capsys.readouterr().err
   assert 'inference on TensorFlow Lite' not in auto_err
   if tf_compat.tensorflow_major() >= 2:
-    assert re.search(r'test\.py: \d+ images?: the model runs in TensorFlow, '
+    assert re.search(r'test\.py: note: \d+ images?: the model runs in '
+                     r'TensorFlow, '
                      r'as TensorFlow Lite repays its conversion from about '
                      r'\d+ images of this model; --inference_engine=tflite '
                      r'forces it', auto_err), auto_err
     np.testing.assert_array_equal(hist_of('tflite'), session)
-    assert 'test.py: inference on TensorFlow Lite (XNNPACK' in \
+    assert 'test.py: note: inference on TensorFlow Lite (XNNPACK' in \
         capsys.readouterr().err
   else:
     assert 'TensorFlow Lite' not in auto_err

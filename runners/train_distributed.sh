@@ -22,7 +22,7 @@
 #   PYTHON        interpreter (default: as in common.sh, .venv-tf2 else .venv)
 # Ctrl-C or SIGTERM stops the workers (the chief saves a checkpoint first),
 # then the parameter servers. Exit status: the chief's.
-# For several machines start train.py yourself on each (see README).
+# For several machines start train.py yourself on each (see docs/distributed.md).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 

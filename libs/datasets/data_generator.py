@@ -114,7 +114,7 @@ def get_split_files(dataset_dir, split_name):
                        % (split_name, pattern))
   problem = shard_sets.shard_set_problem(
       files, split_name, dataset_dir,
-      'rebuild the split (see the README, Datasets) or remove the stray '
+      'rebuild the split (see docs/datasets.md) or remove the stray '
       'files')
   if problem:
     raise DatasetError(problem)

@@ -146,7 +146,7 @@ def find_damaged_file(files):
 def damaged_file_message(damage):
   path, count, cause = damage
   return ('TFRecord file %s is truncated or corrupt after %d good records '
-          '(%s): rebuild the dataset (see the README, Datasets) or remove the '
+          '(%s): rebuild the dataset (see docs/datasets.md) or remove the '
           'file' % (path, count, cause))
 
 

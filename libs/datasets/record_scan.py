@@ -72,7 +72,7 @@ def undecodable_record_message(found):
   path, number, name, what, cause = found
   if what == 'record':
     return ('record %d of %s is not a tf.Example (%s): rebuild the dataset '
-            '(see the README, Datasets)' % (number, path, cause))
+            '(see docs/datasets.md)' % (number, path, cause))
   return ('record %r (record %d) in %s: its %s bytes cannot be decoded (%s); '
-          'rebuild the record from a readable %s file (see the README, '
-          'Datasets)' % (name, number, path, what, cause, what))
+          'rebuild the record from a readable %s file (see docs/datasets.md)'
+          % (name, number, path, what, cause, what))

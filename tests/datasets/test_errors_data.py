@@ -89,7 +89,7 @@ def test_truncated_tfrecord_in_training_names_the_file(env, capsys):
   assert err[0].startswith('train.py: error: TFRecord file %s is truncated '
                            'or corrupt after ' % path)
   assert '(truncated record at ' in err[0]
-  assert err[0].endswith('rebuild the dataset (see the README, Datasets) or '
+  assert err[0].endswith('rebuild the dataset (see docs/datasets.md) or '
                          'remove the file')
 
 

@@ -162,7 +162,7 @@ def test_readers_refuse_an_incomplete_shard_set(env, capsys, damage):
   status, _, err = _program(env, test_prog, 'test.py', records, capsys)
   assert status == 2 and len(err) == 1, err
   assert err[0].startswith('test.py: error: ' + expected), err[0]
-  assert err[0].endswith('rebuild the split (see the README, Datasets) or '
+  assert err[0].endswith('rebuild the split (see docs/datasets.md) or '
                          'remove the stray files')
   assert open(os.path.join(out_dir, 'test_result.txt')).read() == (
       'mIoU: 12.34%, acc: 56.78%\n')
@@ -217,7 +217,7 @@ def test_undecodable_image_bytes_name_the_file_and_record(env, capsys,
         "%s.py: error: record '%s' (record 2) in %s: its image bytes cannot "
         "be decoded (" % (program, name, path)), err[0]
   assert err[0].endswith('rebuild the record from a readable image file (see '
-                         'the README, Datasets)')
+                         'docs/datasets.md)')
 
 
 def test_undecodable_label_bytes_name_the_file_and_record(env, capsys):

@@ -120,12 +120,12 @@ $(VENV)/.backend-%: $(STAMP)
 
 $(STAMP): $(REQUIREMENTS) pyproject.toml
 	@set -e; py=$$(bash $(FIND_PYTHON)); \
-	echo "Creating $(VENV) with $$py"; \
-	if [ ! -x $(VENV_PY) ]; then "$$py" -m venv $(VENV); fi; \
+	if [ ! -x $(VENV_PY) ]; then echo "Creating $(VENV) with $$py"; "$$py" -m venv $(VENV); \
+	else echo "Updating $(VENV) ($$($(VENV_PY) --version))"; fi; \
 	$(if $(filter 1,$(TF)),$(VENV_PY) -m pip install --quiet --disable-pip-version-check "pip<24";) \
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS); \
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .; \
-	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -c "import sys, tensorflow, tf_slim; print('TensorFlow', tensorflow.__version__, 'on Python %d.%d' % sys.version_info[:2], 'ready in $(VENV)')"; \
+	$(VENV_PY) -c "import sys; from libs.core import quiet_tf; tf = quiet_tf.import_tensorflow(); import tf_slim; print('TensorFlow', tf.VERSION, 'on Python %d.%d' % sys.version_info[:2], 'ready in $(VENV)')"; \
 	touch $(STAMP)
 
 # GPU=1 with TF=2: the CUDA libraries of tensorflow[and-cuda], pinned in

@@ -7,13 +7,20 @@ and ``predict.py`` come here; importing a program's module alone (a test,
 your own script) changes nothing in the process.
 """
 import importlib
+import sys
 
 from li_programs.runtime import process
 
 
-def _launch(name):
+def _launch(name, exit_now=False):
+  """Runs program ``name`` on ``sys.argv`` and exits with its status;
+  ``exit_now``: without the interpreter's teardown (process.exit_now), for
+  the evaluating programs, which close every file before they return."""
   process.prepare()
-  importlib.import_module('li_programs.commands.' + name).script()
+  status = importlib.import_module('li_programs.commands.' + name).run()
+  if exit_now:
+    process.exit_now(status)
+  sys.exit(status)
 
 
 def train():
@@ -21,11 +28,11 @@ def train():
 
 
 def validate():
-  _launch('validate')
+  _launch('validate', exit_now=True)
 
 
 def test():
-  _launch('test')
+  _launch('test', exit_now=True)
 
 
 def predict():

@@ -147,13 +147,6 @@ def main(argv):
 
 
 def run(argv=None):
-  """The command line: ``main`` with one-line errors and an exit status."""
-  from libs.core import tf_compat
-  tf_compat.use_graph_mode()
-  return cli.run_program(PROGRAM, main,
-                         sys.argv[1:] if argv is None else list(argv))
-
-
-def script():
-  """The ``li-predict`` console script and ``predict.py``: runs and exits."""
-  sys.exit(run())
+  """The command line (``sys.argv[1:]`` when ``argv`` is None): ``main``
+  with one-line errors; the exit status."""
+  return cli.run_command_line(PROGRAM, main, argv)

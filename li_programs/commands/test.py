@@ -15,15 +15,12 @@ With ``calculate_model_flops_and_params`` the eval graph is frozen at batch
 """
 
 import os
-import sys
 
 import numpy as np
 
-from li_programs.runtime import process
 from libs.core import quiet_tf  # filters TensorFlow's start-up noise
 tf = quiet_tf.import_tensorflow()
 
-from libs.core import tf_compat
 from li_models import model_config
 from li_models import model_stats
 from li_programs.checkpoints import checkpoint_check
@@ -146,12 +143,6 @@ def main(argv):
 
 
 def run(argv=None):
-  """The command line: ``main`` with one-line errors; the exit status."""
-  tf_compat.use_graph_mode()
-  return cli.run_program(PROGRAM, main,
-                         sys.argv[1:] if argv is None else list(argv))
-
-
-def script():
-  """The ``li-test`` console script and ``test.py``: runs and exits."""
-  process.exit_now(run())
+  """The command line (``sys.argv[1:]`` when ``argv`` is None): ``main``
+  with one-line errors; the exit status."""
+  return cli.run_command_line(PROGRAM, main, argv)

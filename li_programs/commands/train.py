@@ -36,7 +36,6 @@ import sys
 from libs.core import quiet_tf  # filters TensorFlow's start-up noise
 tf = quiet_tf.import_tensorflow()
 
-from libs.core import tf_compat
 from li_programs.config import cli
 from li_programs.distributed import cluster as cluster_lib
 from li_programs.distributed import distributed_train
@@ -119,12 +118,6 @@ def train_locally(cfg, train_dir):
 
 
 def run(argv=None):
-  """The command line: ``main`` with one-line errors; the exit status."""
-  tf_compat.use_graph_mode()
-  return cli.run_program(PROGRAM, main,
-                         sys.argv[1:] if argv is None else list(argv))
-
-
-def script():
-  """The ``li-train`` console script and ``train.py``: runs and exits."""
-  sys.exit(run())
+  """The command line (``sys.argv[1:]`` when ``argv`` is None): ``main``
+  with one-line errors; the exit status."""
+  return cli.run_command_line(PROGRAM, main, argv)

@@ -34,7 +34,6 @@ import collections
 import os
 import sys
 
-from li_programs.runtime import process
 from libs.core import quiet_tf  # filters TensorFlow's start-up noise
 tf = quiet_tf.import_tensorflow()
 
@@ -54,7 +53,6 @@ from li_programs.runtime import session_config
 from li_programs.train import train_loop
 from li_programs.train import training_marker
 from li_programs.evaluate import val_records
-from libs.core import tf_compat
 
 
 PROGRAM = 'validate.py'
@@ -368,12 +366,6 @@ def main(argv):
 
 
 def run(argv=None):
-  """The command line: ``main`` with one-line errors; the exit status."""
-  tf_compat.use_graph_mode()
-  return cli.run_program(PROGRAM, main,
-                         sys.argv[1:] if argv is None else list(argv))
-
-
-def script():
-  """The ``li-validate`` console script and ``validate.py``: runs and exits."""
-  process.exit_now(run())
+  """The command line (``sys.argv[1:]`` when ``argv`` is None): ``main``
+  with one-line errors; the exit status."""
+  return cli.run_command_line(PROGRAM, main, argv)

@@ -129,3 +129,11 @@ def run_program(prog, main, argv):
     raise
   finally:
     run_record.finish(status, error)
+
+
+def run_command_line(prog, main, argv=None):
+  """``run_program`` of a program's command line (``sys.argv[1:]`` when
+  ``argv`` is None), in the graph mode the code is written for."""
+  from libs.core import tf_compat  # imports TensorFlow: only when running
+  tf_compat.use_graph_mode()
+  return run_program(prog, main, sys.argv[1:] if argv is None else argv)

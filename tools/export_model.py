@@ -24,7 +24,8 @@ if __package__ in (None, ''):  # run as a file: make the repo importable
       __file__))))
 
 from li_programs.runtime import process
-process.prepare()  # before TensorFlow (see there)
+if __name__ == '__main__':  # the program's own process only (see there)
+  process.prepare()
 from libs.core import quiet_tf  # filters TF's start-up noise
 quiet_tf.import_tensorflow()
 

@@ -6,6 +6,9 @@ programs by path (a module named ``test`` would clash with the stdlib).
 
 import importlib
 import os
+import signal
+import subprocess
+import sys
 
 from helpers.paths import REPO_ROOT  # noqa: F401  (tests use h.REPO_ROOT)
 
@@ -64,6 +67,26 @@ def load_program(name):
   """The module of train.py / validate.py / test.py / predict.py
   (li_programs/commands/<name>.py: ``main(argv)``, ``run(argv)``)."""
   return importlib.import_module('li_programs.commands.' + name)
+
+
+def sigterm_when(args, stop, cwd=None):
+  """Runs ``python -u ARGS...``, sends SIGTERM at the first output line for
+  which ``stop(line)`` is true; returns (exit status, whole output)."""
+  proc = subprocess.Popen([sys.executable, '-u'] + list(args), cwd=cwd,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True)
+  lines = []
+  try:
+    for line in proc.stdout:
+      lines.append(line)
+      if stop(line):
+        proc.send_signal(signal.SIGTERM)
+        break
+    rest, _ = proc.communicate(timeout=240)
+  finally:
+    if proc.poll() is None:
+      proc.kill()
+  return proc.returncode, ''.join(lines) + rest
 
 
 def build_synthetic(root):

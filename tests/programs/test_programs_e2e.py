@@ -7,8 +7,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -56,23 +54,10 @@ def _event_tags(folder):
 
 def _interrupt_training(env):
   """Starts train.py in another folder, SIGTERMs it after step 3."""
-  cmd = [sys.executable, '-u', os.path.join(h.REPO_ROOT, 'train.py'),
-         '--training_number_of_steps=1000', '--config_file', env['config']]
-  proc = subprocess.Popen(cmd, cwd=env['root'], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True)
-  lines = []
-  try:
-    for line in proc.stdout:
-      lines.append(line)
-      if line.startswith('step 3:'):
-        proc.send_signal(signal.SIGTERM)
-        break
-    rest, _ = proc.communicate(timeout=240)
-  finally:
-    if proc.poll() is None:
-      proc.kill()
-  output = ''.join(lines) + rest
-  return proc.returncode, output
+  return h.sigterm_when(
+      [os.path.join(h.REPO_ROOT, 'train.py'),
+       '--training_number_of_steps=1000', '--config_file', env['config']],
+      lambda line: line.startswith('step 3:'), cwd=env['root'])
 
 
 def test_train_interrupt_resume_validate_test(env, capsys):

@@ -142,24 +142,11 @@ def test_resuming_with_another_architecture_is_refused(env, capsys, flags):
 
 def test_validate_says_what_it_kept_on_sigterm_and_continues(env):
   snap, _ = _copy_run(env, 'sigterm')
-  cmd = [sys.executable, '-u', os.path.join(h.REPO_ROOT, 'validate.py'),
-         '--config_file', env['config'], '--snapshot_root', snap,
-         '--keep_all_checkpoints']
-  proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True)
-  lines = []
-  try:
-    for line in proc.stdout:
-      lines.append(line)
-      if ' mIoU: ' in line and line.startswith(snap):
-        proc.send_signal(signal.SIGTERM)
-        break
-    rest, _ = proc.communicate(timeout=240)
-  finally:
-    if proc.poll() is None:
-      proc.kill()
-  out = ''.join(lines) + rest
-  assert proc.returncode == 128 + signal.SIGTERM, out
+  args = [os.path.join(h.REPO_ROOT, 'validate.py'), '--config_file',
+          env['config'], '--snapshot_root', snap, '--keep_all_checkpoints']
+  status, out = h.sigterm_when(
+      args, lambda line: ' mIoU: ' in line and line.startswith(snap))
+  assert status == 128 + signal.SIGTERM, out
   scored = re.findall(r'^%s/tiny/train/(model\.ckpt-\d+) mIoU' % re.escape(
       snap), out, re.M)
   assert 1 <= len(scored) < 3, out
@@ -171,7 +158,7 @@ def test_validate_says_what_it_kept_on_sigterm_and_continues(env):
   assert int(message.group(1)) == len(scored)
   assert int(message.group(3)) == 3 - len(scored)
   # The rerun scores only the others.
-  result = subprocess.run(cmd, stdout=subprocess.PIPE,
+  result = subprocess.run([sys.executable] + args, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, universal_newlines=True,
                           timeout=240)
   assert result.returncode == 0, result.stdout

@@ -35,10 +35,6 @@ class WriteError(IOError):
   """A file that could not be written (one-line message)."""
 
 
-def is_write_errno(code):
-  return code in _CAUSES
-
-
 def describe_os_error(err):
   """``<path>: <cause>; <fix> and run again`` for an OSError of the kinds
   above, None for others."""

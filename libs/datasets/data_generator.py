@@ -180,6 +180,21 @@ def _records_with_their_file(path):
       tf.autograph.experimental.do_not_convert(lambda record: (path, record)))
 
 
+def _without_autotune(dataset):
+  """``dataset`` with tf.data's autotuning off, on TensorFlow 2.x.
+
+  Every stage here has a fixed parallelism and buffer, so the autotuner has
+  nothing to tune; but on TensorFlow 2.x its background thread often made
+  closing the session wait seconds after the last batch (docs/performance.md,
+  Whole runs).  TensorFlow 1.15 has neither the option nor the wait.
+  """
+  options = tf.data.Options()
+  if not hasattr(options, 'autotune'):
+    return dataset
+  options.autotune.enabled = False
+  return dataset.with_options(options)
+
+
 class Dataset(object):
   """A split of a segmentation dataset stored as DeepLab TFRecords."""
 
@@ -348,7 +363,7 @@ class Dataset(object):
     # gains a static batch dimension; evaluation keeps every record.
     dataset = dataset.batch(
         self.batch_size, drop_remainder=self.is_training and self.should_repeat)
-    return dataset.prefetch(self.batch_size)
+    return _without_autotune(dataset.prefetch(self.batch_size))
 
   def get_one_shot_iterator(self):
     """One-shot iterator over get_dataset(); get_next() is a sample dict."""

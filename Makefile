@@ -24,7 +24,11 @@ ifeq ($(TF),2)
 VENV := .venv-tf2
 REQUIREMENTS := requirements-tf2.txt
 FIND_PYTHON := tools/find_python_tf2.sh
+# `make demo TF=2` keeps its run beside the reference's; picked without TF=
+# it is the demo, in demo_output/ as the README says.
+ifneq ($(TF_PICKED),1)
 DEMO_OUTPUT ?= demo_output_tf2
+endif
 # The TF 2 run of CI (`make test TF=2`): the tests marked tf2 (graphs,
 # checkpoints, golden results, programs, TF Lite); the pure-Python config,
 # option and metric tests run under 1.15 only. When TF 2 is the only
@@ -149,7 +153,7 @@ test-fast: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_PY) -m pytest $(TESTS) -q -p no:cacheprovider -m "$(if $(TESTS_MARK),$(TESTS_MARK) and )not slow"
 
 # CPU demo (synthetic shapes, LI-MNV2 + LI-ASPP from scratch) -> demo_output/
-# (TF=2: demo_output_tf2/). DEMO_OUTPUT=dir picks the folder, DEMO_FORCE=1 replaces an earlier run.
+# (an explicit TF=2: demo_output_tf2/). DEMO_OUTPUT=dir picks the folder, DEMO_FORCE=1 replaces an earlier run.
 demo: $(STAMP)
 	PYTHON="$(CURDIR)/$(VENV_PY)" $(if $(filter 2,$(TF)),DEMO_OUTPUT="$(DEMO_OUTPUT)",) bash runners/demo.sh
 

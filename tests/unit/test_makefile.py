@@ -93,6 +93,14 @@ def test_test_and_demo_fall_back_to_tf2_and_say_so(fresh_clone, target,
   if target == 'test':  # the only stack runs every test, not the TF 2 part
     assert ' -m pytest tests -q' in command[-1], command[-1]
     assert '-m "tf2"' not in command[-1], command[-1]
+  else:  # the demo goes where the README's predict.py example reads it
+    assert 'demo_output_tf2' not in command[-1], command[-1]
+
+
+def test_an_explicit_tf2_demo_keeps_its_own_folder():
+  result = _make(REPO_ROOT, ['demo', 'TF=2'])
+  assert result.returncode == 0, result.stdout
+  assert 'DEMO_OUTPUT="demo_output_tf2"' in result.stdout, result.stdout
 
 
 def test_the_tf2_part_of_ci_is_the_tests_marked_tf2():

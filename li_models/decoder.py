@@ -51,7 +51,8 @@ def refine_by_decoder(features, end_points, options, crop_size=None,
                                      scope='feature_projection0')
       size = decoder_size(crop_size, low_level,
                           options.decoder_output_stride)
-      net = tf.concat([utils.resize_bilinear(t, size, t.dtype)
+      net = tf.concat([utils.resize_bilinear(t, size, t.dtype,
+                                             options.op_graph)
                        for t in (features, projected)], 3)
       if options.decoder_use_separable_conv:
         for i in range(2):

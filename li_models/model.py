@@ -165,7 +165,7 @@ def multi_scale_logits(images, model_options, image_pyramid=None,
                            tf.AUTO_REUSE, is_training, fine_tune_batch_norm)
       for name, value in logits.items():
         outputs[name]['logits_%.2f' % scale] = utils.resize_bilinear(
-            value, logits_size, value.dtype)
+            value, logits_size, value.dtype, options.op_graph)
 
   for scales in outputs.values():
     if len(pyramid) == 1:

@@ -155,7 +155,7 @@ OPTIONS = [
          '1x1 convolutions as matrix products in training, '
          'BatchNorm folded into depthwise convolutions at inference, the '
          "loss's cross-entropy from elementwise ops (XLA-compiled) on "
-         'TensorFlow 2.x; '
+         "TensorFlow 2.x, the loss's upsampling as matrix products; "
          'original: op for op the original graph.  Same variables, results '
          'equal up to float rounding.', op_graphs.OP_GRAPHS),
     _opt('inference_engine', 'str', inference_engine.AUTO, _EVAL,

@@ -7,6 +7,7 @@ import contextlib
 import tensorflow.compat.v1 as tf
 
 from libs.core import op_graphs
+from libs.core import resize
 from libs.core import tf_compat
 
 
@@ -83,8 +84,9 @@ def softmax_cross_entropy_loss(logits, labels, num_classes, ignore_label,
   Args:
     logits: ``[B, h, w, C]``.
     labels: ``[B, H, W, 1]`` or ``[B, H, W]`` integer labels.
-    op_graph: 'original' takes the original's fused cross-entropy op,
-      'fast' the faster of it and ``composed_cross_entropy`` (see
+    op_graph: 'original' takes the original's ops; 'fast' upsamples as
+      matrix products (``libs.core.resize``) and takes the faster of the
+      fused cross-entropy op and ``composed_cross_entropy`` (see
       ``pixel_cross_entropy``).
 
   Returns:
@@ -100,8 +102,13 @@ def softmax_cross_entropy_loss(logits, labels, num_classes, ignore_label,
     if labels.shape.ndims == 3:
       labels = tf.expand_dims(labels, -1)
     if upsample_logits:
-      logits = tf.image.resize_bilinear(logits, tf.shape(labels)[1:3],
-                                        align_corners=True)
+      label_size = labels.shape[1:3]
+      if op_graph == op_graphs.FAST and label_size.is_fully_defined():
+        # Forward and backward as MatMuls (libs/core/resize.py).
+        logits = resize.resize_bilinear(logits, label_size.as_list())
+      else:
+        logits = tf.image.resize_bilinear(logits, tf.shape(labels)[1:3],
+                                          align_corners=True)
     else:
       labels = tf.image.resize_nearest_neighbor(
           labels, tf.shape(logits)[1:3], align_corners=True)

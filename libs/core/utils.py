@@ -11,6 +11,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from libs.core import conv_layers
+from libs.core import op_graphs
 
 
 def scale_dimension(dim, scale):
@@ -25,15 +26,23 @@ def scale_dimension(dim, scale):
   return int((float(dim) - 1.0) * scale + 1.0)
 
 
-def resize_bilinear(images, size, output_dtype=tf.float32):
+def resize_bilinear(images, size, output_dtype=tf.float32,
+                    op_graph=op_graphs.ORIGINAL):
   """Corner-aligned bilinear resize of a 4-D tensor to ``size`` (h, w).
 
   The result is cast to ``output_dtype``; when ``size`` holds Python ints the
   static spatial shape is set, so downstream layers see known dimensions.
+  With ``op_graph='fast'`` a resize to the tensor's own static size, which
+  changes nothing (every weight is 1 or 0), is left out: DeepLab resizes
+  single-scale logits to the size they already have.
   """
+  static = all(isinstance(s, int) for s in size)
+  if (op_graph == op_graphs.FAST and static and images.shape.ndims == 4 and
+      images.shape[1:3].as_list() == list(size)):
+    return tf.cast(images, output_dtype)
   resized = tf.image.resize_bilinear(images, size, align_corners=True)
   resized = tf.cast(resized, output_dtype)
-  if all(isinstance(s, int) for s in size):
+  if static:
     resized.set_shape([None, size[0], size[1], None])
   return resized
 

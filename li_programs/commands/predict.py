@@ -21,6 +21,7 @@ quiet_tf.import_tensorflow()
 from li_programs.config import cli
 from li_programs.config import config as config_lib
 from li_programs.config import config_help
+from li_programs.config import flag_parsing
 from li_programs.evaluate import evaluation
 from li_programs.runtime import inference_engine
 from li_programs.config import original_notes
@@ -54,24 +55,11 @@ def help_text():
 
 
 def take_flags(argv, names):
-  """Takes ``--name value`` / ``--name=value`` of ``names`` out of argv."""
-  found, rest = {}, []
-  i = 0
-  while i < len(argv):
-    arg = argv[i]
-    name, has_value, value = arg[2:].partition('=') if arg.startswith(
-        '--') else ('', False, '')
-    if name in names:
-      if not has_value:
-        if i + 1 >= len(argv) or argv[i + 1].startswith('--'):
-          raise cli.UsageError('--%s needs a value' % name)
-        value = argv[i + 1]
-        i += 1
-      found[name] = value
-    else:
-      rest.append(arg)
-    i += 1
-  return found, rest
+  """``flag_parsing.take_flags``, a flag without its value a UsageError."""
+  try:
+    return flag_parsing.take_flags(argv, names)
+  except flag_parsing.FlagValueMissing as err:
+    raise cli.UsageError('--%s needs a value' % err.name) from err
 
 
 def parse_args(argv):

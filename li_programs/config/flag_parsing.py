@@ -54,6 +54,47 @@ def flag_suggestion(name):
   return ' (did you mean %s?)' % ', '.join('--' + m for m in matches)
 
 
+class FlagValueMissing(ValueError):
+  """A flag of ``take_flags`` given without its value: it ends the command
+  line, or another flag follows it.  ``flag`` is the argument as given,
+  ``name`` the flag's name."""
+
+  def __init__(self, flag, name):
+    super(FlagValueMissing, self).__init__('flag %s needs a value' % flag)
+    self.flag = flag
+    self.name = name
+
+
+def take_flags(argv, names):
+  """Takes the flags ``names`` out of ``argv``, each spelt ``--name value``,
+  ``--name=value`` or with one dash.
+
+  Returns:
+    ``({name: value}, remaining_argv)``; the last value given wins.
+
+  Raises:
+    FlagValueMissing: such a flag without ``=`` ends ``argv`` or is
+      followed by another flag.
+  """
+  found, rest = {}, []
+  argv = list(argv)
+  i = 0
+  while i < len(argv):
+    arg = argv[i]
+    i += 1
+    name, has_value, value = (flag_body(arg) or '').partition('=')
+    if not name or name not in names:
+      rest.append(arg)
+      continue
+    if not has_value:
+      if i >= len(argv) or flag_body(argv[i]) is not None:
+        raise FlagValueMissing(arg, name)
+      value = argv[i]
+      i += 1
+    found[name] = value
+  return found, rest
+
+
 def split_config_file(argv):
   """Takes ``--config_file`` (any spelling, with ``=`` or a space) out of
   ``argv``.
@@ -62,25 +103,14 @@ def split_config_file(argv):
     ``(config_file or None, remaining_argv)``; the last one given wins.
 
   Raises:
-    ConfigError: ``--config_file`` ends the command line without a value.
+    ConfigError: ``--config_file`` without a value.
   """
-  config_file, rest = None, []
-  argv = list(argv)
-  i = 0
-  while i < len(argv):
-    arg = argv[i]
-    i += 1
-    name, has_value, value = (flag_body(arg) or '').partition('=')
-    if name != CONFIG_FILE:
-      rest.append(arg)
-      continue
-    if not has_value:
-      if i >= len(argv):
-        raise ConfigError('flag %s needs a value (an .ini file)' % arg)
-      value = argv[i]
-      i += 1
-    config_file = value
-  return config_file, rest
+  try:
+    found, rest = take_flags(argv, (CONFIG_FILE,))
+  except FlagValueMissing as err:
+    raise ConfigError('flag %s needs a value (an .ini file)'
+                      % err.flag) from err
+  return found.get(CONFIG_FILE), rest
 
 
 def find_config_file(argv):

@@ -188,6 +188,7 @@ def test_a_resizing_config_labels_at_the_images_own_size(env, tmp_path):
      '--images: no file, folder or glob match for nothing/here/*.png'),
     (['--images', '.', '--output_dir', 'x'], 'holds no jpg/jpeg/png/bmp/gif'),
     (['--images'], '--images needs a value'),
+    (['-images', '-output_dir', 'x'], '--images needs a value'),
 ])
 def test_bad_command_lines_are_one_line_errors(env, tmp_path, args, message,
                                                capsys):

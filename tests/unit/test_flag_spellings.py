@@ -119,6 +119,35 @@ def test_config_file_spellings(argv):
   assert config_file == 'x.ini' and rest == ['--b=1']
 
 
+def test_config_file_without_a_value():
+  for argv in (['--config_file'], ['--config_file', '--b=1']):
+    with pytest.raises(li_config.ConfigError,
+                       match=r'flag --config_file needs a value'):
+      flag_parsing.split_config_file(argv)
+
+
+@pytest.mark.parametrize('argv', [
+    ['--images', 'a/*.png', '--output_dir', 'out'],
+    ['--images=a/*.png', '--output_dir=out'],
+    ['-images', 'a/*.png', '-output_dir', 'out'],
+    ['-images=a/*.png', '-output_dir=out'],
+])
+def test_program_flags_take_every_spelling(argv):
+  # predict.py's and tools/export_model.py's own flags are spelt as the
+  # config options are; the rest stays for the config, in order.
+  own, rest = flag_parsing.take_flags(
+      ['--eval_scales=1.0'] + argv + ['-v', '1'], ('images', 'output_dir'))
+  assert own == {'images': 'a/*.png', 'output_dir': 'out'}
+  assert rest == ['--eval_scales=1.0', '-v', '1']
+
+
+@pytest.mark.parametrize('argv', [['-images'], ['--images', '-output_dir=x']])
+def test_program_flag_without_a_value(argv):
+  with pytest.raises(flag_parsing.FlagValueMissing) as missing:
+    flag_parsing.take_flags(argv, ('images', 'output_dir'))
+  assert missing.value.name == 'images' and missing.value.flag == argv[0]
+
+
 @pytest.mark.parametrize('flag', ['-h', '--help', '-help', '--helpfull'])
 def test_help_spellings(flag):
   with pytest.raises(cli.HelpRequested) as request:

@@ -30,6 +30,7 @@ from li_programs.evaluate import evaluation
 from li_programs.evaluate import metrics
 from li_programs.config import original_notes
 from li_programs.report import plot_fn
+from li_programs.report import pyplot
 from li_programs.report import result_files
 from li_programs.report import result_tables
 from li_programs.runtime import run_record
@@ -109,6 +110,8 @@ def main(argv):
                               class_names)
     sess_config = session_config.session_config_from(cfg)
     with tf.Session(config=sess_config) as sess:
+      # The result figures need pyplot; it loads while the images run.
+      pyplot.import_in_background()
       evaluation.restore_model(sess, eval_graph, checkpoint,
                                config_file=cfg.config_file)
       hist, image_mious, names = evaluation.run_evaluation(

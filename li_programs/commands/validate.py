@@ -43,6 +43,7 @@ from li_programs.checkpoints import train_checkpoints
 from li_programs.config import cli
 from li_programs.config import dataset_info
 from li_programs.evaluate import evaluation
+from li_programs.report import pyplot
 from li_programs.report import result_files
 from li_programs.report import result_tables
 from li_programs.runtime import run_record
@@ -185,6 +186,8 @@ def _evaluate_all(cfg, dirs, checkpoints, recorder, skip=(), stop=None):
         raise ValidationInterrupted(stop.signum)
 
     with tf.Session(config=sess_config) as sess:
+      # The result figures need pyplot; it loads while the images run.
+      pyplot.import_in_background()
       recorder.attach(
           writer, lambda m: sess.run(miou_summary, {miou_value: m}))
       # Building the graph takes a while; a trainer may have saved newer

@@ -13,6 +13,8 @@ import os
 
 import numpy as np
 
+from li_programs.report import pyplot
+
 CONFUSION_PNG = 'confusion_matrix.png'
 _ANNOTATE_UP_TO = 30
 
@@ -38,9 +40,7 @@ def save_confusion_png(path, hist, row_names, column_names, title=None):
     column_names: names of the columns (one per column of ``hist``).
     title: optional figure title.
   """
-  import matplotlib  # lazily: slow, and Agg must be chosen before pyplot
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt
+  plt = pyplot.pyplot()
   from matplotlib import colors
 
   matrix = row_normalised(hist, len(row_names))

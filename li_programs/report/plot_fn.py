@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+from li_programs.report import pyplot
+
 
 def class_palette(num_classes):
   """Returns a uint8 ``[num_classes, 3]`` RGB table from seaborn 'hls'."""
@@ -46,9 +48,7 @@ def save_plot(path, image, prediction, label, num_classes, ignore_label,
     class_names: optional names of the label values, for a legend of the
       classes in the prediction and the label.
   """
-  import matplotlib  # lazily: slow, and Agg must be chosen before pyplot
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt
+  plt = pyplot.pyplot()
 
   dataset_colours = palette is not None
   palette = class_palette(num_classes) if palette is None else palette

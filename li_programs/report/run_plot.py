@@ -13,6 +13,8 @@ import os
 
 import numpy as np
 
+from li_programs.report import pyplot
+
 LOSS_TAG = 'total_loss'
 LEARNING_RATE_TAG = 'learning_rate'
 RUN_PLOT_PNG = 'run_plot.png'
@@ -87,9 +89,7 @@ def plot_run(folder, output=None):
   """Draws the run of ``folder`` into ``output`` (default
   ``<run folder>/run_plot.png``); returns ``(path, counts)``, counts being
   the points per panel."""
-  import matplotlib  # lazily: slow, and Agg must be chosen before pyplot
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt
+  plt = pyplot.pyplot()
 
   train_dir, val_dir = run_folders(folder)
   scalars = read_scalars(train_dir) if os.path.isdir(train_dir) else {

@@ -4,11 +4,13 @@ import csv
 import json
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from helpers.paths import REPO_ROOT
 from libs.datasets import dataset_classes
 from li_programs.config import cli
 from li_programs.report import confusion_plot
@@ -208,3 +210,24 @@ def test_sample_plots_take_the_dataset_colours_and_names(tmp_path):
   pixels = np.asarray(Image.open(path).convert('RGB')).reshape(-1, 3)
   # The square's colour of the table is drawn (it is no 'hls' colour).
   assert (pixels == palette[2]).all(axis=1).any()
+
+
+def test_pyplot_loads_in_the_background_on_agg(tmp_path):
+  # test.py and validate.py start importing pyplot while the images run;
+  # the figures at the end then find it loaded, on the Agg backend.
+  script = (
+      'import sys\n'
+      'from li_programs.report import pyplot\n'
+      'assert "matplotlib.pyplot" not in sys.modules\n'
+      'thread = pyplot.import_in_background()\n'
+      'plt = pyplot.pyplot()\n'
+      'thread.join(60)\n'
+      'assert not thread.is_alive()\n'
+      'assert sys.modules["matplotlib.pyplot"] is plt\n'
+      'print(plt.get_backend().lower())\n')
+  env = dict(os.environ, MPLBACKEND='TkAgg')  # overridden: no display here
+  out = subprocess.run([sys.executable, '-c', script], cwd=REPO_ROOT, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, check=False)
+  assert out.returncode == 0, out.stderr
+  assert out.stdout.strip() == 'agg'

@@ -17,7 +17,9 @@ def _launch(name, exit_now=False):
   ``exit_now``: without the interpreter's teardown (process.exit_now), for
   the evaluating programs, which close every file before they return."""
   process.prepare()
-  status = importlib.import_module('li_programs.commands.' + name).run()
+  with process.imports_without_gc():
+    program = importlib.import_module('li_programs.commands.' + name)
+  status = program.run()
   if exit_now:
     process.exit_now(status)
   sys.exit(status)

@@ -41,3 +41,28 @@ def test_prepare_sets_it_unless_tf_keras_is_installed():
   expected = 'unset' if importlib.util.find_spec('tf_keras') else '1'
   assert _environment_after(
       'from li_programs.runtime import process\nprocess.prepare()') == expected
+
+
+def test_imports_run_without_gc_then_are_frozen_out_of_it():
+  # The launchers import a program (and TensorFlow) with the cyclic
+  # collector off; afterwards it is back on and the imported objects are
+  # in the permanent generation, which later collections skip.
+  code = (
+      'import gc\n'
+      'from li_programs.runtime import process\n'
+      'before = gc.get_freeze_count()\n'
+      'with process.imports_without_gc():\n'
+      '  assert not gc.isenabled()\n'
+      '  import json, email.parser\n'
+      'assert gc.isenabled() and gc.get_freeze_count() > before\n'
+      'gc.disable()\n'
+      'frozen = gc.get_freeze_count()\n'
+      'with process.imports_without_gc():\n'
+      '  import csv\n'
+      'assert not gc.isenabled() and gc.get_freeze_count() == frozen\n'
+      'print("ok")\n')
+  proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        universal_newlines=True, timeout=60)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.stdout.strip() == 'ok'

@@ -90,3 +90,26 @@ def test_xla_option_from_config_and_flags(monkeypatch):
           tf.OptimizerOptions.ON_1)
   with pytest.raises(config_lib.ConfigError, match='xla'):
     config_lib.load_config(CONFIG, 'train', ['--xla=sometimes'])
+
+
+@pytest.mark.parametrize('mode,op_graph,lean', [
+    ('test', 'fast', True), ('val', 'fast', True),
+    ('test', 'original', False), ('train', 'fast', False)])
+def test_grappler_runs_only_the_remapper_evaluating_the_fast_graph(
+    mode, op_graph, lean):
+  # Evaluating the fast graph, Grappler's other passes cost about half a
+  # second per run and gave nothing per image; training and the original
+  # graph keep TensorFlow's defaults.
+  from tensorflow.core.protobuf import rewriter_config_pb2
+  rewriter = rewriter_config_pb2.RewriterConfig
+  cfg = config_lib.load_config(CONFIG, mode, ['--op_graph=%s' % op_graph])
+  options = sc.session_config_from(cfg).graph_options.rewrite_options
+  assert options.remapping == rewriter.DEFAULT
+  if not lean:
+    assert options == rewriter()
+    return
+  assert options.constant_folding == rewriter.OFF
+  assert options.arithmetic_optimization == rewriter.OFF
+  assert options.layout_optimizer == rewriter.OFF
+  assert options.memory_optimization == rewriter.NO_MEM_OPT
+  assert options.meta_optimizer_iterations == rewriter.ONE

@@ -164,14 +164,16 @@ def remapper_only(config):
 
 def session_config_from(cfg):
   """``session_config`` from a loaded config's thread / xla / allow_growth
-  options; evaluating (``val``/``test`` configs) the fast op graph, with
-  only Grappler's remapper (``remapper_only``)."""
+  options; evaluating (``val``/``test`` configs) the fast op graph without
+  a GPU, with only Grappler's remapper (``remapper_only``: measured on
+  CPUs; on a GPU its layout optimizer may matter)."""
   config = session_config(
       intra_op_threads=getattr(cfg, 'intra_op_threads', None),
       inter_op_threads=getattr(cfg, 'inter_op_threads', None),
       xla=bool(getattr(cfg, 'xla', False)),
       allow_growth=getattr(cfg, 'allow_growth', True) is not False)
   if (getattr(cfg, 'mode', None) in ('val', 'test') and
-      getattr(cfg, 'op_graph', None) == op_graphs.FAST):
+      getattr(cfg, 'op_graph', None) == op_graphs.FAST and
+      not tf.config.experimental.list_physical_devices('GPU')):
     remapper_only(config)
   return config

@@ -96,12 +96,15 @@ def test_xla_option_from_config_and_flags(monkeypatch):
     ('test', 'fast', True), ('val', 'fast', True),
     ('test', 'original', False), ('train', 'fast', False)])
 def test_grappler_runs_only_the_remapper_evaluating_the_fast_graph(
-    mode, op_graph, lean):
-  # Evaluating the fast graph, Grappler's other passes cost about half a
-  # second per run and gave nothing per image; training and the original
-  # graph keep TensorFlow's defaults.
+    monkeypatch, mode, op_graph, lean):
+  # Evaluating the fast graph on CPUs, Grappler's other passes cost about
+  # half a second per run and gave nothing per image; training, the
+  # original graph and GPU machines keep TensorFlow's defaults.
+  import tensorflow.compat.v1 as tf
   from tensorflow.core.protobuf import rewriter_config_pb2
   rewriter = rewriter_config_pb2.RewriterConfig
+  monkeypatch.setattr(tf.config.experimental, 'list_physical_devices',
+                      lambda kind=None: [])
   cfg = config_lib.load_config(CONFIG, mode, ['--op_graph=%s' % op_graph])
   options = sc.session_config_from(cfg).graph_options.rewrite_options
   assert options.remapping == rewriter.DEFAULT
@@ -113,3 +116,7 @@ def test_grappler_runs_only_the_remapper_evaluating_the_fast_graph(
   assert options.layout_optimizer == rewriter.OFF
   assert options.memory_optimization == rewriter.NO_MEM_OPT
   assert options.meta_optimizer_iterations == rewriter.ONE
+  monkeypatch.setattr(tf.config.experimental, 'list_physical_devices',
+                      lambda kind=None: ['a GPU'] if kind == 'GPU' else [])
+  gpu_options = sc.session_config_from(cfg).graph_options.rewrite_options
+  assert gpu_options == rewriter()

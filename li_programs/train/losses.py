@@ -102,13 +102,12 @@ def softmax_cross_entropy_loss(logits, labels, num_classes, ignore_label,
     if labels.shape.ndims == 3:
       labels = tf.expand_dims(labels, -1)
     if upsample_logits:
+      # The fast graph: forward and backward as MatMuls where the label
+      # size is static (libs/core/resize.py).
       label_size = labels.shape[1:3]
-      if op_graph == op_graphs.FAST and label_size.is_fully_defined():
-        # Forward and backward as MatMuls (libs/core/resize.py).
-        logits = resize.resize_bilinear(logits, label_size.as_list())
-      else:
-        logits = tf.image.resize_bilinear(logits, tf.shape(labels)[1:3],
-                                          align_corners=True)
+      size = (label_size.as_list() if label_size.is_fully_defined() else
+              tf.shape(labels)[1:3])
+      logits = resize.resize_bilinear(logits, size, op_graph)
     else:
       labels = tf.image.resize_nearest_neighbor(
           labels, tf.shape(logits)[1:3], align_corners=True)

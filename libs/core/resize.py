@@ -50,14 +50,10 @@ def interpolation_matrix(in_size, out_size):
 
 def _static_size(size):
   """``size`` as two Python ints when known while building, else None."""
-  if isinstance(size, tf.TensorShape):
-    dims = size.as_list()
-  else:
-    static = tf.get_static_value(tf.convert_to_tensor(size))
-    dims = None if static is None else [int(d) for d in static]
-  if dims is None or len(dims) != 2 or any(d is None for d in dims):
+  static = tf.get_static_value(tf.convert_to_tensor(size))
+  if static is None or len(static) != 2:
     return None
-  return dims
+  return [int(d) for d in static]
 
 
 def _as_matmuls(images, out_height, out_width):
